@@ -1,0 +1,1 @@
+//! Incremental JSON push parser for fine-grained tool-input streaming (no I/O).
