@@ -1,0 +1,5 @@
+//! Black-box tests of `switchyard-stream`, built as one target.
+
+mod properties;
+mod rebuild;
+mod rules;
