@@ -1,0 +1,2 @@
+//! Placeholder; the benchmark lands in a later commit.
+fn main() {}

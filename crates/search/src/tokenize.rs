@@ -1,0 +1,310 @@
+//! Tokenizer for tool definitions and queries.
+//!
+//! Text is cut into *runs* of letters, digits and the identifier connectors `_`, `-`, `.`.
+//! Each run is split into *parts* at connectors and at camelCase boundaries
+//! (`getHTTPResponse` → `get`, `http`, `response`). Every part is emitted as a
+//! [`Token::Word`], lower-cased. A run of two or more parts is also emitted whole as a
+//! [`Token::Ident`] in a canonical `snake_case` spelling, so `read_file`, `readFile`,
+//! `read-file` and `read.file` all meet on the identifier `read_file`.
+//!
+//! Words are stemmed (Snowball English) and stop words dropped by [`Tokenizer::word_term`];
+//! identifiers are kept intact. Han, Hiragana and Katakana characters are emitted one per
+//! token since those scripts do not separate words with spaces.
+
+use std::borrow::Cow;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+use crate::limits::MAX_TOKEN_BYTES;
+
+/// One token produced by [`Tokenizer::for_each_token`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Token<'a> {
+    /// A lower-cased word (one part of a run). Not yet stemmed.
+    Word(&'a str),
+    /// A whole identifier of two or more parts, lower-cased and joined with `_`.
+    Ident(&'a str),
+}
+
+/// Splits text into words and identifiers, folds case and stems English words.
+///
+/// ```
+/// use switchyard_search::Tokenizer;
+/// let t = Tokenizer::new();
+/// assert_eq!(t.terms("listOpenPullRequests"), ["list", "open", "pull", "request", "list_open_pull_requests"]);
+/// ```
+pub struct Tokenizer {
+    stemmer: Stemmer,
+}
+
+impl std::fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokenizer").finish_non_exhaustive()
+    }
+}
+
+impl Default for Tokenizer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Characters that join the parts of an identifier.
+fn is_connector(c: char) -> bool {
+    matches!(c, '_' | '-' | '.')
+}
+
+/// Scripts written without spaces between words: each character becomes one token.
+fn is_unspaced_script(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30ff}'   // Hiragana, Katakana
+        | '\u{3400}'..='\u{4dbf}' // CJK Extension A
+        | '\u{4e00}'..='\u{9fff}' // CJK Unified Ideographs
+        | '\u{f900}'..='\u{faff}' // CJK Compatibility Ideographs
+        | '\u{20000}'..='\u{2ffff}')
+}
+
+fn is_run_char(c: char) -> bool {
+    (c.is_alphanumeric() && !is_unspaced_script(c)) || is_connector(c)
+}
+
+/// Lower-cases `s` into `out` (cleared first).
+fn lower_into(s: &str, out: &mut String) {
+    out.clear();
+    if s.is_ascii() {
+        out.push_str(s);
+        out.make_ascii_lowercase();
+    } else {
+        out.extend(s.chars().flat_map(char::to_lowercase));
+    }
+}
+
+/// English stop words, plus the filler of task phrasing ("please", "want", "my").
+///
+/// Dropped from documents and queries alike: they match nearly every tool and only add noise
+/// and posting-list work. Kept sorted for binary search.
+const STOP_WORDS: &[&str] = &[
+    "a", "about", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been", "being", "but",
+    "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "he", "her",
+    "here", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just", "let", "me",
+    "my", "need", "of", "on", "or", "our", "please", "she", "should", "so", "some", "than", "that",
+    "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "us", "was",
+    "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with",
+    "would", "you", "your",
+];
+
+/// Whether `word` (lower-case) is a stop word.
+pub fn is_stop_word(word: &str) -> bool {
+    STOP_WORDS.binary_search(&word).is_ok()
+}
+
+impl Tokenizer {
+    /// A tokenizer with the Snowball English stemmer.
+    pub fn new() -> Self {
+        Self {
+            stemmer: Stemmer::create(Algorithm::English),
+        }
+    }
+
+    /// Calls `f` for every token of `text`, in order. Allocation-free apart from two
+    /// reusable buffers.
+    pub fn for_each_token(&self, text: &str, mut f: impl FnMut(Token<'_>)) {
+        let mut word = String::new();
+        let mut ident = String::new();
+        let mut parts: Vec<(usize, usize)> = Vec::new();
+        let mut iter = text.char_indices().peekable();
+        while let Some((start, c)) = iter.next() {
+            if is_unspaced_script(c) {
+                let end = start + c.len_utf8();
+                f(Token::Word(&text[start..end]));
+                continue;
+            }
+            if !is_run_char(c) {
+                continue;
+            }
+            let mut end = start + c.len_utf8();
+            while let Some(&(i, c)) = iter.peek() {
+                if !is_run_char(c) {
+                    break;
+                }
+                end = i + c.len_utf8();
+                iter.next();
+            }
+            let run = text[start..end].trim_matches(is_connector);
+            if run.is_empty() {
+                continue;
+            }
+            split_parts(run, &mut parts);
+            for &(s, e) in &parts {
+                let part = &run[s..e];
+                if part.len() > MAX_TOKEN_BYTES {
+                    continue;
+                }
+                lower_into(part, &mut word);
+                f(Token::Word(&word));
+            }
+            if parts.len() > 1 && run.len() <= MAX_TOKEN_BYTES {
+                ident.clear();
+                for (n, &(s, e)) in parts.iter().enumerate() {
+                    if n > 0 {
+                        ident.push('_');
+                    }
+                    lower_into(&run[s..e], &mut word);
+                    ident.push_str(&word);
+                }
+                f(Token::Ident(&ident));
+            }
+        }
+    }
+
+    /// The index term for a lower-cased word: its English stem, or `None` for a stop word
+    /// or a one-letter ASCII word. Words that are not plain ASCII letters are kept as they are.
+    pub fn word_term<'w>(&self, word: &'w str) -> Option<Cow<'w, str>> {
+        if is_stop_word(word) || (word.len() == 1 && word.is_ascii()) {
+            return None;
+        }
+        if word.bytes().all(|b| b.is_ascii_lowercase()) {
+            Some(self.stemmer.stem(word))
+        } else {
+            Some(Cow::Borrowed(word))
+        }
+    }
+
+    /// All index terms of `text`, in order, duplicates kept: stemmed words without stop
+    /// words, then identifiers after the words of their run.
+    pub fn terms(&self, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        self.for_each_token(text, |tok| match tok {
+            Token::Word(w) => {
+                if let Some(t) = self.word_term(w) {
+                    out.push(t.into_owned());
+                }
+            }
+            Token::Ident(i) => out.push(i.to_owned()),
+        });
+        out
+    }
+}
+
+/// Splits one run (no leading or trailing connector) into parts, as byte ranges of `run`.
+fn split_parts(run: &str, parts: &mut Vec<(usize, usize)>) {
+    parts.clear();
+    let chars: Vec<(usize, char)> = run.char_indices().collect();
+    let mut start: Option<usize> = None;
+    for (k, &(i, c)) in chars.iter().enumerate() {
+        if is_connector(c) {
+            if let Some(s) = start.take() {
+                parts.push((s, i));
+            }
+            continue;
+        }
+        match start {
+            None => start = Some(i),
+            Some(s) => {
+                let prev = chars[k - 1].1;
+                let next = chars.get(k + 1).map(|&(_, n)| n);
+                let lower_to_upper = prev.is_lowercase() && c.is_uppercase();
+                let acronym_end =
+                    prev.is_uppercase() && c.is_uppercase() && next.is_some_and(char::is_lowercase);
+                if lower_to_upper || acronym_end {
+                    parts.push((s, i));
+                    start = Some(i);
+                }
+            }
+        }
+    }
+    if let Some(s) = start {
+        parts.push((s, run.len()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t() -> Tokenizer {
+        Tokenizer::new()
+    }
+
+    #[test]
+    fn stop_words_are_sorted_for_binary_search() {
+        assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn splits_snake_camel_kebab_and_dotted_names_to_one_identifier() {
+        for name in [
+            "read_file",
+            "readFile",
+            "read-file",
+            "read.file",
+            "READ_FILE",
+            "ReadFile",
+        ] {
+            let terms = t().terms(name);
+            assert_eq!(terms, ["read", "file", "read_file"], "{name}");
+        }
+    }
+
+    #[test]
+    fn splits_acronyms_inside_camel_case() {
+        assert_eq!(
+            t().terms("getHTTPResponse"),
+            ["get", "http", "respons", "get_http_response"]
+        );
+    }
+
+    #[test]
+    fn stems_english_words_and_folds_case() {
+        assert_eq!(
+            t().terms("Searching Repositories"),
+            ["search", "repositori"]
+        );
+        assert_eq!(t().terms("searches"), t().terms("search"));
+    }
+
+    #[test]
+    fn drops_stop_words_and_single_letters() {
+        assert_eq!(
+            t().terms("find all of the files in a repo"),
+            ["find", "file", "repo"]
+        );
+    }
+
+    #[test]
+    fn trims_sentence_punctuation_from_runs() {
+        assert_eq!(
+            t().terms("Reads files. Then stops."),
+            ["read", "file", "stop"]
+        );
+    }
+
+    #[test]
+    fn keeps_digits_with_letters() {
+        assert_eq!(t().terms("s3 base64 ec2"), ["s3", "base64", "ec2"]);
+    }
+
+    #[test]
+    fn non_latin_words_are_kept_lowercased_not_stemmed() {
+        assert_eq!(t().terms("Привет МИР"), ["привет", "мир"]);
+    }
+
+    #[test]
+    fn han_and_kana_become_one_token_per_character() {
+        assert_eq!(t().terms("查找文件"), ["查", "找", "文", "件"]);
+        assert_eq!(t().terms("ファイル"), ["フ", "ァ", "イ", "ル"]);
+    }
+
+    #[test]
+    fn max_token_bytes_drops_overlong_parts() {
+        let long = "x".repeat(MAX_TOKEN_BYTES + 1);
+        let ok = "z".repeat(MAX_TOKEN_BYTES);
+        let text = format!("{long} {ok}");
+        assert_eq!(t().terms(&text), [ok]);
+    }
+
+    #[test]
+    fn punctuation_only_text_has_no_terms() {
+        assert!(t().terms("?!... --- ___ 🚀").is_empty());
+    }
+}
