@@ -15,11 +15,20 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Feed JSON to the incremental tool-input parser in chunks; print its events.
+    JsonStream(cmd::json_stream::Args),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    let result = match cli.command {
+        Command::JsonStream(args) => cmd::json_stream::run(args),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::FAILURE
+    })
 }
 
 #[cfg(test)]

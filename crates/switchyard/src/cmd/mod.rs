@@ -1,1 +1,3 @@
 //! One module per subcommand; each exposes `run(args) -> anyhow::Result<ExitCode>`.
+
+pub(crate) mod json_stream;
