@@ -1,0 +1,63 @@
+//! Structural checks that run on raw bytes before any deserialisation.
+
+use crate::ProtocolError;
+
+/// Default maximum JSON nesting depth. Deeply nested input costs stack in recursive parsers and
+/// no real MCP message needs more than a few dozen levels.
+pub const DEFAULT_MAX_DEPTH: usize = 64;
+
+/// Checks that `bytes` never nests arrays/objects deeper than `max_depth`, without parsing.
+///
+/// Strings are skipped (brackets inside them do not count). Malformed JSON is left for the real
+/// parser to report; this only rejects depth.
+pub fn check_depth(bytes: &[u8], max_depth: usize) -> Result<(), ProtocolError> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max_depth {
+                    return Err(ProtocolError::TooDeep { limit: max_depth });
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_limit_rejects_deep_nesting() {
+        let deep = "[".repeat(65) + &"]".repeat(65);
+        assert!(matches!(
+            check_depth(deep.as_bytes(), 64),
+            Err(ProtocolError::TooDeep { limit: 64 })
+        ));
+        let ok = "[".repeat(64) + &"]".repeat(64);
+        assert!(check_depth(ok.as_bytes(), 64).is_ok());
+    }
+
+    #[test]
+    fn brackets_inside_strings_do_not_count() {
+        let s = format!(r#"{{"a":"{}\"{}"}}"#, "[".repeat(100), "{".repeat(100));
+        assert!(check_depth(s.as_bytes(), 4).is_ok());
+    }
+}
