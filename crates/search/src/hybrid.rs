@@ -211,7 +211,7 @@ impl DocVectors {
     }
 
     /// Tools ranked by cosine similarity to `query` (any length; normalised here).
-    pub fn rank(&self, query: &[f32], depth: usize) -> Result<Vec<(u32, f32)>, SearchError> {
+    pub fn rank(&self, query: &[f32], depth: usize) -> Result<Vec<(ToolId, f32)>, SearchError> {
         if let Some(expected) = self.dims.filter(|&d| d != query.len()) {
             return Err(EmbedError::DimensionMismatch {
                 expected,
@@ -236,7 +236,10 @@ impl DocVectors {
         }
         scored.truncate(depth);
         scored.sort_unstable_by(order);
-        Ok(scored)
+        Ok(scored
+            .into_iter()
+            .map(|(slot, s)| (ToolId(slot), s))
+            .collect())
     }
 }
 
@@ -279,7 +282,7 @@ impl Index {
         let dense: Vec<u32> = vectors
             .rank(&qv, FUSION_DEPTH)?
             .into_iter()
-            .map(|(s, _)| s)
+            .map(|(id, _)| id.0)
             .collect();
         let fused = rrf(&[&lexical, &dense]);
         Ok(self.top_hits(fused.into_iter(), top.min(MAX_RESULTS)))
