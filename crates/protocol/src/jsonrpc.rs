@@ -214,12 +214,16 @@ fn classify(env: Envelope) -> Result<Message, InvalidMessage> {
     let id = match env.id.as_deref() {
         None => None,
         Some(raw) if raw.get() == "null" => None,
-        Some(raw) => Some(
-            serde_json::from_str::<RequestId>(raw.get()).map_err(|_| InvalidMessage {
-                id: None,
-                error: ProtocolError::InvalidRequest("id must be a string or an integer".into()),
-            })?,
-        ),
+        Some(raw) => {
+            Some(
+                serde_json::from_str::<RequestId>(raw.get()).map_err(|_| InvalidMessage {
+                    id: None,
+                    error: ProtocolError::InvalidRequest(
+                        "id must be a string or an integer".into(),
+                    ),
+                })?,
+            )
+        }
     };
     let bad = |id: Option<RequestId>, why: &str| InvalidMessage {
         id,
@@ -282,10 +286,7 @@ pub fn parse_message(bytes: &[u8]) -> Result<Message, InvalidMessage> {
 /// Returns `Err` only when the body as a whole is unusable (not JSON, not an object or array, or
 /// an empty batch); individual batch elements carry their own errors.
 pub fn parse_incoming(bytes: &[u8]) -> Result<Incoming, InvalidMessage> {
-    let first = bytes
-        .iter()
-        .copied()
-        .find(|b| !b.is_ascii_whitespace());
+    let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
     match first {
         Some(b'[') => {
             let items: Vec<Box<RawValue>> =
@@ -420,7 +421,8 @@ mod tests {
         assert!(matches!(m, Ok(Message::Notification(_))));
         let m = parse_message(br#"{"jsonrpc":"2.0","id":3,"result":{"ok":true}}"#);
         assert!(matches!(m, Ok(Message::Response(ref r)) if r.result.get() == r#"{"ok":true}"#));
-        let m = parse_message(br#"{"jsonrpc":"2.0","id":3,"error":{"code":-32601,"message":"no"}}"#);
+        let m =
+            parse_message(br#"{"jsonrpc":"2.0","id":3,"error":{"code":-32601,"message":"no"}}"#);
         assert!(
             matches!(m, Ok(Message::Error(ref e)) if e.error.code == ErrorCode::METHOD_NOT_FOUND)
         );

@@ -54,7 +54,11 @@ struct ProbeMeta {
 }
 
 impl Conn {
-    pub(crate) fn new(server: Server, out: mpsc::UnboundedSender<Bytes>, max_depth: usize) -> Arc<Self> {
+    pub(crate) fn new(
+        server: Server,
+        out: mpsc::UnboundedSender<Bytes>,
+        max_depth: usize,
+    ) -> Arc<Self> {
         Arc::new(Self {
             server,
             out,
@@ -104,8 +108,17 @@ impl Conn {
                         #[serde(rename = "requestId")]
                         request_id: RequestId,
                     }
-                    if let Some(p) = n.params.as_deref().and_then(|p| serde_json::from_str::<P>(p.get()).ok()) {
-                        if let Some(t) = self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).get(&p.request_id) {
+                    if let Some(p) = n
+                        .params
+                        .as_deref()
+                        .and_then(|p| serde_json::from_str::<P>(p.get()).ok())
+                    {
+                        if let Some(t) = self
+                            .in_flight
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get(&p.request_id)
+                        {
                             t.cancel();
                         }
                     }
@@ -128,7 +141,10 @@ impl Conn {
         let p = r.params.as_deref();
         let raw = p.map_or("{}", RawValue::get);
         let probe: Probe = serde_json::from_str(raw).unwrap_or_default();
-        let meta_v = probe.meta.as_ref().and_then(|m| m.protocol_version.as_deref());
+        let meta_v = probe
+            .meta
+            .as_ref()
+            .and_then(|m| m.protocol_version.as_deref());
         let modern = meta_v.is_some();
         if !modern {
             match r.method.as_str() {
@@ -139,17 +155,24 @@ impl Conn {
                             let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
                             st.version = Some(v);
                             st.caps = Arc::new(ip.capabilities);
-                            serde_json::to_vec(&self.server.initialize_result(v))
-                                .map_err(|e| ErrorObject::new(ErrorCode::INTERNAL_ERROR, e.to_string()))
+                            serde_json::to_vec(&self.server.initialize_result(v)).map_err(|e| {
+                                ErrorObject::new(ErrorCode::INTERNAL_ERROR, e.to_string())
+                            })
                         }
-                        Err(e) => Err(ErrorObject::new(ErrorCode::INVALID_PARAMS, format!("invalid initialize params: {e}"))),
+                        Err(e) => Err(ErrorObject::new(
+                            ErrorCode::INVALID_PARAMS,
+                            format!("invalid initialize params: {e}"),
+                        )),
                     };
                     return self.reply(&r.id, &reply);
                 }
                 methods::LOGGING_SET_LEVEL => {
                     let reply = match serde_json::from_str::<SetLevelParams>(raw) {
                         Ok(sl) => {
-                            self.state.lock().unwrap_or_else(|p| p.into_inner()).log_level = Some(sl.level);
+                            self.state
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .log_level = Some(sl.level);
                             Ok(b"{}".to_vec())
                         }
                         Err(e) => Err(ErrorObject::new(ErrorCode::INVALID_PARAMS, e.to_string())),
@@ -172,7 +195,9 @@ impl Conn {
                     return self.reply(&r.id, &Err(e));
                 }
             };
-            let caps = m.and_then(|m| m.client_capabilities.clone()).unwrap_or_default();
+            let caps = m
+                .and_then(|m| m.client_capabilities.clone())
+                .unwrap_or_default();
             (v, Arc::new(caps), m.and_then(|m| m.log_level))
         } else {
             let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -180,7 +205,10 @@ impl Conn {
                 drop(st);
                 return self.reply(
                     &r.id,
-                    &Err(ErrorObject::new(ErrorCode::INVALID_REQUEST, "send initialize first (or 2026-07-28 _meta)")),
+                    &Err(ErrorObject::new(
+                        ErrorCode::INVALID_REQUEST,
+                        "send initialize first (or 2026-07-28 _meta)",
+                    )),
                 );
             };
             (v, st.caps.clone(), st.log_level)
@@ -212,7 +240,10 @@ impl Conn {
                 r = this.server.dispatch(&r.method, r.params, ctx) => Some(r),
                 () = cancel.cancelled() => None,
             };
-            this.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&r.id);
+            this.in_flight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&r.id);
             // A cancelled request gets no response, as the spec asks.
             if let Some(reply) = reply {
                 this.reply(&r.id, &reply);
@@ -222,13 +253,21 @@ impl Conn {
 
     /// Sends a server event if the connection's state asks for it.
     pub(crate) fn on_event(&self, e: &crate::ServerEvent) {
-        if self.state.lock().unwrap_or_else(|p| p.into_inner()).version.is_none() {
+        if self
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .version
+            .is_none()
+        {
             return;
         }
         let method = match e {
             crate::ServerEvent::ToolsListChanged => methods::NOTIFICATION_TOOLS_LIST_CHANGED,
             crate::ServerEvent::PromptsListChanged => methods::NOTIFICATION_PROMPTS_LIST_CHANGED,
-            crate::ServerEvent::ResourcesListChanged => methods::NOTIFICATION_RESOURCES_LIST_CHANGED,
+            crate::ServerEvent::ResourcesListChanged => {
+                methods::NOTIFICATION_RESOURCES_LIST_CHANGED
+            }
             crate::ServerEvent::ResourceUpdated(_) => return,
         };
         let mut b = Vec::new();
@@ -243,7 +282,10 @@ impl Conn {
 mod tests {
     #[test]
     fn meta_keys_match_protocol_constants() {
-        assert_eq!(switchyard_protocol::meta::PROTOCOL_VERSION, "io.modelcontextprotocol/protocolVersion");
+        assert_eq!(
+            switchyard_protocol::meta::PROTOCOL_VERSION,
+            "io.modelcontextprotocol/protocolVersion"
+        );
         assert_eq!(switchyard_protocol::meta::PROGRESS_TOKEN, "progressToken");
     }
 }

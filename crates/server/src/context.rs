@@ -74,7 +74,11 @@ pub(crate) struct PendingRequests {
 impl PendingRequests {
     /// Routes a client's answer; false if nothing waited for that id.
     pub(crate) fn answer(&self, id: &RequestId, r: Result<Value, ErrorObject>) -> bool {
-        let tx = self.map.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        let tx = self
+            .map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
         tx.is_some_and(|tx| tx.send(r).is_ok())
     }
 }
@@ -93,7 +97,8 @@ impl PeerRequester for PendingRequests {
             .unwrap_or_else(|p| p.into_inner())
             .insert(id.clone(), tx);
         let mut buf = Vec::with_capacity(128);
-        if switchyard_protocol::jsonrpc::write_request(&mut buf, &id, method, Some(&params)).is_ok() {
+        if switchyard_protocol::jsonrpc::write_request(&mut buf, &id, method, Some(&params)).is_ok()
+        {
             let _ = out.send(Bytes::from(buf));
         }
         rx
@@ -238,6 +243,15 @@ impl RequestContext {
 
     /// Asks the client to fill in a form or open a URL.
     pub async fn elicit(&self, params: ElicitParams) -> Result<ElicitResult, HandlerError> {
+        self.elicit_keyed(None, params).await
+    }
+
+    /// [`elicit`](Self::elicit) under a chosen `inputRequests` key (2026-07-28).
+    pub async fn elicit_keyed(
+        &self,
+        key: Option<&str>,
+        params: ElicitParams,
+    ) -> Result<ElicitResult, HandlerError> {
         let caps = self.client_capabilities();
         let url_mode = params.mode.as_deref() == Some("url");
         let supported = if url_mode {
@@ -250,10 +264,8 @@ impl RequestContext {
                 "the client did not declare the elicitation capability this needs",
             ));
         }
-        let v = self
-            .input_request(methods::ELICITATION_CREATE, to_value(&params)?, None)
-            .await?;
-        from_value(v)
+        self.typed_request(methods::ELICITATION_CREATE, to_value(&params)?, key)
+            .await
     }
 
     /// Asks the client's model for a completion.
@@ -261,28 +273,101 @@ impl RequestContext {
         &self,
         params: CreateMessageParams,
     ) -> Result<CreateMessageResult, HandlerError> {
+        self.sample_keyed(None, params).await
+    }
+
+    /// [`sample`](Self::sample) under a chosen `inputRequests` key (2026-07-28).
+    pub async fn sample_keyed(
+        &self,
+        key: Option<&str>,
+        params: CreateMessageParams,
+    ) -> Result<CreateMessageResult, HandlerError> {
         if self.client_capabilities().sampling.is_none() {
             return Err(HandlerError::failed(
                 "the client did not declare the sampling capability",
             ));
         }
-        let v = self
-            .input_request(methods::SAMPLING_CREATE_MESSAGE, to_value(&params)?, None)
-            .await?;
-        from_value(v)
+        self.typed_request(methods::SAMPLING_CREATE_MESSAGE, to_value(&params)?, key)
+            .await
     }
 
     /// Asks the client for its roots.
     pub async fn list_roots(&self) -> Result<ListRootsResult, HandlerError> {
+        self.list_roots_keyed(None).await
+    }
+
+    /// [`list_roots`](Self::list_roots) under a chosen `inputRequests` key (2026-07-28).
+    pub async fn list_roots_keyed(
+        &self,
+        key: Option<&str>,
+    ) -> Result<ListRootsResult, HandlerError> {
         if self.client_capabilities().roots.is_none() {
             return Err(HandlerError::failed(
                 "the client did not declare the roots capability",
             ));
         }
-        let v = self
-            .input_request(methods::ROOTS_LIST, Value::Object(Map::new()), None)
-            .await?;
-        from_value(v)
+        self.typed_request(methods::ROOTS_LIST, Value::Object(Map::new()), key)
+            .await
+    }
+
+    /// Sends several input requests at once and returns the answers in order. In the 2026-07-28
+    /// era all unanswered ones go out together in one `input_required` result.
+    pub async fn input_requests(
+        &self,
+        requests: Vec<(String, String, Value)>,
+    ) -> Result<Vec<Value>, HandlerError> {
+        if self.inner.version.is_modern() {
+            let mut st = self.inner.mrtr.lock().unwrap_or_else(|p| p.into_inner());
+            let mut answers = Vec::with_capacity(requests.len());
+            for (key, method, params) in requests {
+                st.count += 1;
+                match st.responses.get(&key) {
+                    Some(v) if answer_shape_ok(&method, v) => answers.push(v.clone()),
+                    _ => {
+                        let mut req = Map::new();
+                        req.insert("method".into(), Value::String(method));
+                        req.insert("params".into(), params);
+                        st.pending.insert(key, Value::Object(req));
+                    }
+                }
+            }
+            if st.pending.is_empty() {
+                return Ok(answers);
+            }
+            return Err(HandlerError::InputRequired);
+        }
+        let mut out = Vec::with_capacity(requests.len());
+        for (key, method, params) in requests {
+            out.push(self.input_request(&method, params, Some(&key)).await?);
+        }
+        Ok(out)
+    }
+
+    async fn typed_request<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+        key: Option<&str>,
+    ) -> Result<T, HandlerError> {
+        let modern = self.inner.version.is_modern();
+        let v = self.input_request(method, params.clone(), key).await?;
+        match serde_json::from_value::<T>(v) {
+            Ok(t) => Ok(t),
+            // An answer of the wrong shape counts as no answer: ask again rather than fail.
+            Err(_) if modern => {
+                let mut st = self.inner.mrtr.lock().unwrap_or_else(|p| p.into_inner());
+                let key = key.map_or_else(|| format!("{method}#{}", st.count), str::to_owned);
+                st.responses.remove(&key);
+                let mut req = Map::new();
+                req.insert("method".into(), Value::String(method.to_owned()));
+                req.insert("params".into(), params);
+                st.pending.insert(key, Value::Object(req));
+                Err(HandlerError::InputRequired)
+            }
+            Err(e) => Err(HandlerError::failed(format!(
+                "the client's answer was malformed: {e}"
+            ))),
+        }
     }
 
     /// Sends any server-to-client request and returns the client's raw answer.
@@ -339,11 +424,17 @@ impl RequestContext {
     }
 }
 
-fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, HandlerError> {
-    serde_json::to_value(v).map_err(|e| HandlerError::internal(e.to_string()))
+/// Whether an answer has the shape its method's result needs (an object with the key fields).
+fn answer_shape_ok(method: &str, v: &Value) -> bool {
+    let Some(o) = v.as_object() else { return false };
+    match method {
+        methods::ELICITATION_CREATE => o.get("action").is_some_and(Value::is_string),
+        methods::SAMPLING_CREATE_MESSAGE => o.contains_key("content") && o.contains_key("role"),
+        methods::ROOTS_LIST => o.get("roots").is_some_and(Value::is_array),
+        _ => true,
+    }
 }
 
-fn from_value<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, HandlerError> {
-    serde_json::from_value(v)
-        .map_err(|e| HandlerError::failed(format!("the client's answer was malformed: {e}")))
+fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, HandlerError> {
+    serde_json::to_value(v).map_err(|e| HandlerError::internal(e.to_string()))
 }

@@ -57,7 +57,11 @@ async fn open(State(st): State<LegacyState>, headers: HeaderMap) -> Response {
         "event: endpoint\ndata: {}?sessionId={id}\n\n",
         st.post_path
     )));
-    let conn = Conn::new(st.server.clone(), tx, switchyard_protocol::limits::DEFAULT_MAX_DEPTH);
+    let conn = Conn::new(
+        st.server.clone(),
+        tx,
+        switchyard_protocol::limits::DEFAULT_MAX_DEPTH,
+    );
     st.conns
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -88,8 +92,10 @@ async fn open(State(st): State<LegacyState>, headers: HeaderMap) -> Response {
         rx.recv().await.map(|b| (b, rx))
     }));
     let mut r = Response::new(axum::body::Body::new(body));
-    r.headers_mut()
-        .insert("content-type", "text/event-stream".parse().expect("static header"));
+    r.headers_mut().insert(
+        "content-type",
+        "text/event-stream".parse().expect("static header"),
+    );
     r.headers_mut()
         .insert("cache-control", "no-cache".parse().expect("static header"));
     r

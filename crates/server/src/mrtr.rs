@@ -93,7 +93,13 @@ impl StateSealer {
     }
 
     /// Seals the answers gathered so far for `method` on `target` with arguments digest `args`.
-    pub fn seal(&self, method: &str, target: &str, args: &str, answers: Map<String, Value>) -> String {
+    pub fn seal(
+        &self,
+        method: &str,
+        target: &str,
+        args: &str,
+        answers: Map<String, Value>,
+    ) -> String {
         let p = Payload {
             m: method.to_owned(),
             t: target.to_owned(),
@@ -105,7 +111,11 @@ impl StateSealer {
         let mut mac = self.mac();
         mac.update(&json);
         let tag = mac.finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(&json), URL_SAFE_NO_PAD.encode(tag))
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&json),
+            URL_SAFE_NO_PAD.encode(tag)
+        )
     }
 
     /// Opens a state, checking integrity, expiry and that it belongs to this request.
@@ -120,8 +130,12 @@ impl StateSealer {
             return Err(StateError::TooLarge);
         }
         let (body, tag) = state.split_once('.').ok_or(StateError::Malformed)?;
-        let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| StateError::Malformed)?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| StateError::Malformed)?;
+        let json = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| StateError::Malformed)?;
+        let tag = URL_SAFE_NO_PAD
+            .decode(tag)
+            .map_err(|_| StateError::Malformed)?;
         let mut mac = self.mac();
         mac.update(&json);
         mac.verify_slice(&tag).map_err(|_| StateError::BadMac)?;
@@ -162,8 +176,14 @@ mod tests {
         let i = json.iter().position(|&b| b == b'a').unwrap();
         json[i] = b'b';
         let forged = format!("{}.{}", URL_SAFE_NO_PAD.encode(json), tag);
-        assert_eq!(s.open(&forged, "tools/call", "t", "d"), Err(StateError::BadMac));
-        assert_eq!(s.open("garbage", "tools/call", "t", "d"), Err(StateError::Malformed));
+        assert_eq!(
+            s.open(&forged, "tools/call", "t", "d"),
+            Err(StateError::BadMac)
+        );
+        assert_eq!(
+            s.open("garbage", "tools/call", "t", "d"),
+            Err(StateError::Malformed)
+        );
     }
 
     #[test]
@@ -172,7 +192,13 @@ mod tests {
         let b = StateSealer::random();
         let st = a.seal("tools/call", "t", "d", answers());
         assert_eq!(b.open(&st, "tools/call", "t", "d"), Err(StateError::BadMac));
-        assert_eq!(a.open(&st, "tools/call", "other", "d"), Err(StateError::WrongRequest));
-        assert_eq!(a.open(&st, "tools/call", "t", "changed-args"), Err(StateError::WrongRequest));
+        assert_eq!(
+            a.open(&st, "tools/call", "other", "d"),
+            Err(StateError::WrongRequest)
+        );
+        assert_eq!(
+            a.open(&st, "tools/call", "t", "changed-args"),
+            Err(StateError::WrongRequest)
+        );
     }
 }

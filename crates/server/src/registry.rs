@@ -65,7 +65,12 @@ impl<T: Named + Clone> Registry<T> {
     pub(crate) fn remove(&self, name: &str) -> bool {
         let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
         let before = cur.items.len();
-        let items: Vec<T> = cur.items.iter().filter(|t| t.name() != name).cloned().collect();
+        let items: Vec<T> = cur
+            .items
+            .iter()
+            .filter(|t| t.name() != name)
+            .cloned()
+            .collect();
         let removed = items.len() != before;
         *cur = Arc::new(Set::build(items));
         removed

@@ -338,7 +338,11 @@ impl Server {
 
     /// The definition of one tool.
     pub fn tool_definition(&self, name: &str) -> Option<Tool> {
-        self.inner.tools.snapshot().get(name).map(|t| t.tool.clone())
+        self.inner
+            .tools
+            .snapshot()
+            .get(name)
+            .map(|t| t.tool.clone())
     }
 
     fn fields(&self, v: ProtocolVersion, cacheable: bool) -> ResultFields {
@@ -451,7 +455,9 @@ impl Server {
                 let mut completion = f(cp, ctx).await?;
                 // The spec caps a completion at 100 values.
                 if completion.values.len() > 100 {
-                    completion.total.get_or_insert(completion.values.len() as u64);
+                    completion
+                        .total
+                        .get_or_insert(completion.values.len() as u64);
                     completion.values.truncate(100);
                     completion.has_more = Some(true);
                 }
@@ -473,7 +479,10 @@ impl Server {
     ) -> Result<(&'a [T], Option<String>), ErrorObject> {
         let start = decode_cursor(cursor)?;
         if start > items.len() {
-            return Err(ErrorObject::new(ErrorCode::INVALID_PARAMS, "invalid cursor"));
+            return Err(ErrorObject::new(
+                ErrorCode::INVALID_PARAMS,
+                "invalid cursor",
+            ));
         }
         let end = (start + self.inner.page_size).min(items.len());
         let next = (end < items.len()).then(|| encode_cursor(end));
@@ -572,19 +581,12 @@ impl Server {
             Ok(r)
         });
         let fields = self.fields(v, false);
-        self.finish(
-            &ctx,
-            methods::TOOLS_CALL,
-            &cp.name,
-            &digest,
-            outcome,
-            |m| {
-                // Tool failures are results the model can read, not protocol errors.
-                let mut r = CallToolResult::error(m);
-                r.fields = fields;
-                encode(&r)
-            },
-        )
+        self.finish(&ctx, methods::TOOLS_CALL, &cp.name, &digest, outcome, |m| {
+            // Tool failures are results the model can read, not protocol errors.
+            let mut r = CallToolResult::error(m);
+            r.fields = fields;
+            encode(&r)
+        })
     }
 
     async fn read_resource(&self, p: Option<&RawValue>, ctx: RequestContext) -> Reply {
@@ -655,9 +657,14 @@ impl Server {
             r.fields = fields;
             r
         });
-        self.finish(&ctx, methods::PROMPTS_GET, &gp.name, &digest, outcome, |m| {
-            Err(ErrorObject::new(ErrorCode::INTERNAL_ERROR, m))
-        })
+        self.finish(
+            &ctx,
+            methods::PROMPTS_GET,
+            &gp.name,
+            &digest,
+            outcome,
+            |m| Err(ErrorObject::new(ErrorCode::INTERNAL_ERROR, m)),
+        )
     }
 }
 

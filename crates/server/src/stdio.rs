@@ -33,7 +33,11 @@ where
             let _ = writer.flush().await;
         }
     });
-    let conn = Conn::new(server.clone(), tx.clone(), switchyard_protocol::limits::DEFAULT_MAX_DEPTH);
+    let conn = Conn::new(
+        server.clone(),
+        tx.clone(),
+        switchyard_protocol::limits::DEFAULT_MAX_DEPTH,
+    );
     let mut events = server.subscribe();
     let ev_conn = conn.clone();
     let events_task = tokio::spawn(async move {
@@ -67,7 +71,10 @@ where
             let mut sink = Vec::new();
             loop {
                 sink.clear();
-                let n = (&mut reader).take(64 * 1024).read_until(b'\n', &mut sink).await?;
+                let n = (&mut reader)
+                    .take(64 * 1024)
+                    .read_until(b'\n', &mut sink)
+                    .await?;
                 if n == 0 || sink.last() == Some(&b'\n') {
                     break;
                 }

@@ -37,7 +37,11 @@ pub struct Implementation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Website.
-    #[serde(rename = "websiteUrl", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "websiteUrl",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub website_url: Option<String>,
     /// Icons.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,7 +82,11 @@ pub struct Annotations {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<f64>,
     /// ISO 8601 time of the last change.
-    #[serde(rename = "lastModified", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastModified",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_modified: Option<String>,
 }
 
@@ -128,13 +136,21 @@ pub enum CacheScope {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ResultFields {
     /// `resultType`.
-    #[serde(rename = "resultType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resultType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub result_type: Option<ResultType>,
     /// `ttlMs` cache hint.
     #[serde(rename = "ttlMs", default, skip_serializing_if = "Option::is_none")]
     pub ttl_ms: Option<u64>,
     /// `cacheScope` cache hint.
-    #[serde(rename = "cacheScope", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "cacheScope",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cache_scope: Option<CacheScope>,
     /// `_meta`.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]

@@ -127,7 +127,11 @@ pub struct ToolResultContent {
     /// Content.
     pub content: Vec<ContentBlock>,
     /// Structured content.
-    #[serde(rename = "structuredContent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "structuredContent",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub structured_content: Option<Value>,
     /// Whether the call failed.
     #[serde(rename = "isError", default, skip_serializing_if = "Option::is_none")]

@@ -81,7 +81,11 @@ pub struct ServerCapabilities {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ListChangedCapability {
     /// Whether list-changed notifications are sent.
-    #[serde(rename = "listChanged", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "listChanged",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub list_changed: Option<bool>,
 }
 
@@ -92,7 +96,11 @@ pub struct ResourcesCapability {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscribe: Option<bool>,
     /// Whether list-changed notifications are sent.
-    #[serde(rename = "listChanged", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "listChanged",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub list_changed: Option<bool>,
 }
 

@@ -113,7 +113,11 @@ pub struct ListResourcesResult {
     /// The resources on this page.
     pub resources: Vec<Resource>,
     /// Cursor of the next page.
-    #[serde(rename = "nextCursor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nextCursor",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub next_cursor: Option<String>,
     /// Era-dependent members.
     #[serde(flatten)]
@@ -127,7 +131,11 @@ pub struct ListResourceTemplatesResult {
     #[serde(rename = "resourceTemplates")]
     pub resource_templates: Vec<ResourceTemplate>,
     /// Cursor of the next page.
-    #[serde(rename = "nextCursor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nextCursor",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub next_cursor: Option<String>,
     /// Era-dependent members.
     #[serde(flatten)]
@@ -140,10 +148,18 @@ pub struct ResourceParams {
     /// The resource URI.
     pub uri: String,
     /// MRTR responses (2026-07-28).
-    #[serde(rename = "inputResponses", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "inputResponses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub input_responses: Option<serde_json::Map<String, serde_json::Value>>,
     /// MRTR state echoed back (2026-07-28).
-    #[serde(rename = "requestState", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "requestState",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub request_state: Option<String>,
     /// `_meta`.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
@@ -164,16 +180,32 @@ pub struct ReadResourceResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct SubscriptionFilter {
     /// Tool list changes.
-    #[serde(rename = "toolsListChanged", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "toolsListChanged",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tools_list_changed: Option<bool>,
     /// Prompt list changes.
-    #[serde(rename = "promptsListChanged", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "promptsListChanged",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub prompts_list_changed: Option<bool>,
     /// Resource list changes.
-    #[serde(rename = "resourcesListChanged", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourcesListChanged",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub resources_list_changed: Option<bool>,
     /// Resources whose updates to receive.
-    #[serde(rename = "resourceSubscriptions", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "resourceSubscriptions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub resource_subscriptions: Option<Vec<String>>,
     /// Unknown members.
     #[serde(flatten)]

@@ -34,13 +34,25 @@ pub struct CreateMessageParams {
     /// The conversation.
     pub messages: Vec<SamplingMessage>,
     /// Model preferences.
-    #[serde(rename = "modelPreferences", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "modelPreferences",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub model_preferences: Option<Value>,
     /// System prompt.
-    #[serde(rename = "systemPrompt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "systemPrompt",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub system_prompt: Option<String>,
     /// Context to include.
-    #[serde(rename = "includeContext", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "includeContext",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub include_context: Option<String>,
     /// Temperature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,7 +61,11 @@ pub struct CreateMessageParams {
     #[serde(rename = "maxTokens")]
     pub max_tokens: u64,
     /// Stop sequences.
-    #[serde(rename = "stopSequences", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "stopSequences",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stop_sequences: Option<Vec<String>>,
     /// Provider metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,7 +74,11 @@ pub struct CreateMessageParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<Tool>>,
     /// Tool choice.
-    #[serde(rename = "toolChoice", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "toolChoice",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub tool_choice: Option<Value>,
     /// `_meta`.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
@@ -75,7 +95,11 @@ pub struct CreateMessageResult {
     /// Model that answered.
     pub model: String,
     /// Why generation stopped.
-    #[serde(rename = "stopReason", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "stopReason",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stop_reason: Option<String>,
     /// `_meta`.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
@@ -91,13 +115,21 @@ pub struct ElicitParams {
     /// What to tell the user.
     pub message: String,
     /// Form schema (form mode): a flat object of primitive properties.
-    #[serde(rename = "requestedSchema", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "requestedSchema",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub requested_schema: Option<Map<String, Value>>,
     /// URL to open (URL mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Elicitation id (URL mode, 2025-11-25).
-    #[serde(rename = "elicitationId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "elicitationId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub elicitation_id: Option<String>,
     /// `_meta`.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
@@ -157,10 +189,18 @@ pub struct InputRequiredResult {
     #[serde(rename = "resultType")]
     pub result_type: ResultType,
     /// The requests, keyed by a name the client echoes in `inputResponses`.
-    #[serde(rename = "inputRequests", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "inputRequests",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub input_requests: Option<Map<String, Value>>,
     /// Opaque state the client echoes unchanged.
-    #[serde(rename = "requestState", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "requestState",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub request_state: Option<String>,
     /// `_meta`.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]

@@ -32,7 +32,11 @@ pub struct Task {
     /// Status.
     pub status: TaskStatus,
     /// Status message.
-    #[serde(rename = "statusMessage", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "statusMessage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub status_message: Option<String>,
     /// ISO 8601 creation time.
     #[serde(rename = "createdAt")]
@@ -43,6 +47,10 @@ pub struct Task {
     /// Time to live in ms (null: unlimited).
     pub ttl: Option<u64>,
     /// Suggested poll interval in ms.
-    #[serde(rename = "pollInterval", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "pollInterval",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub poll_interval: Option<u64>,
 }

@@ -19,7 +19,11 @@ pub struct Tool {
     #[serde(rename = "inputSchema")]
     pub input_schema: Map<String, Value>,
     /// JSON Schema of `structuredContent`.
-    #[serde(rename = "outputSchema", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "outputSchema",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output_schema: Option<Map<String, Value>>,
     /// Behaviour hints (untrusted unless the server is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,16 +57,32 @@ pub struct ToolAnnotations {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Does not modify its environment.
-    #[serde(rename = "readOnlyHint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnlyHint",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub read_only_hint: Option<bool>,
     /// May perform destructive updates.
-    #[serde(rename = "destructiveHint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "destructiveHint",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub destructive_hint: Option<bool>,
     /// Repeating a call has no further effect.
-    #[serde(rename = "idempotentHint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "idempotentHint",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub idempotent_hint: Option<bool>,
     /// Interacts with an open world of external entities.
-    #[serde(rename = "openWorldHint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "openWorldHint",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub open_world_hint: Option<bool>,
     /// Unknown members.
     #[serde(flatten)]
@@ -73,7 +93,11 @@ pub struct ToolAnnotations {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ToolExecution {
     /// `forbidden`, `optional` or `required`.
-    #[serde(rename = "taskSupport", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "taskSupport",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub task_support: Option<String>,
 }
 
@@ -83,7 +107,11 @@ pub struct ListToolsResult {
     /// The tools on this page.
     pub tools: Vec<Tool>,
     /// Cursor of the next page.
-    #[serde(rename = "nextCursor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nextCursor",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub next_cursor: Option<String>,
     /// Era-dependent members.
     #[serde(flatten)]
@@ -102,10 +130,18 @@ pub struct CallToolParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task: Option<Value>,
     /// MRTR responses (2026-07-28).
-    #[serde(rename = "inputResponses", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "inputResponses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub input_responses: Option<Map<String, Value>>,
     /// MRTR state echoed back (2026-07-28).
-    #[serde(rename = "requestState", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "requestState",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub request_state: Option<String>,
     /// `_meta`.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
@@ -118,7 +154,11 @@ pub struct CallToolResult {
     /// Unstructured content.
     pub content: Vec<ContentBlock>,
     /// Structured content (an object in 2025-11-25, any JSON in 2026-07-28).
-    #[serde(rename = "structuredContent", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "structuredContent",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub structured_content: Option<Value>,
     /// Whether the tool failed.
     #[serde(rename = "isError", default, skip_serializing_if = "Option::is_none")]

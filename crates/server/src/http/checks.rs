@@ -111,9 +111,12 @@ pub(crate) fn accepts(headers: &HeaderMap) -> Accepts {
         let Ok(v) = v.to_str() else { continue };
         for item in v.split(',') {
             let t = item.split(';').next().unwrap_or("").trim();
-            if t.eq_ignore_ascii_case("application/json") || t.eq_ignore_ascii_case("application/*") {
+            if t.eq_ignore_ascii_case("application/json") || t.eq_ignore_ascii_case("application/*")
+            {
                 a.json = true;
-            } else if t.eq_ignore_ascii_case("text/event-stream") || t.eq_ignore_ascii_case("text/*") {
+            } else if t.eq_ignore_ascii_case("text/event-stream")
+                || t.eq_ignore_ascii_case("text/*")
+            {
                 a.sse = true;
             } else if t == "*/*" {
                 a.json = true;
@@ -170,27 +173,44 @@ mod tests {
     fn default_policy_allows_loopback_and_rejects_rebinding() {
         let p = OriginPolicy::default();
         assert!(p
-            .check(&h(&[("host", "127.0.0.1:8787"), ("origin", "http://127.0.0.1:8787")]))
+            .check(&h(&[
+                ("host", "127.0.0.1:8787"),
+                ("origin", "http://127.0.0.1:8787")
+            ]))
             .is_ok());
         assert!(p.check(&h(&[("host", "localhost")])).is_ok());
         assert!(p.check(&h(&[("host", "[::1]:99")])).is_ok());
         assert!(p.check(&h(&[("host", "evil.example.com")])).is_err());
         assert!(p
-            .check(&h(&[("host", "localhost:1"), ("origin", "http://evil.example.com")]))
+            .check(&h(&[
+                ("host", "localhost:1"),
+                ("origin", "http://evil.example.com")
+            ]))
             .is_err());
         assert!(p
-            .check(&h(&[("host", "localhost:1"), ("origin", "http://localhost.evil.com")]))
+            .check(&h(&[
+                ("host", "localhost:1"),
+                ("origin", "http://localhost.evil.com")
+            ]))
             .is_err());
-        assert!(p.check(&h(&[("host", "localhost:1"), ("origin", "null")])).is_err());
+        assert!(p
+            .check(&h(&[("host", "localhost:1"), ("origin", "null")]))
+            .is_err());
     }
 
     #[test]
     fn header_values_decode_base64_form_and_literals() {
-        assert_eq!(decode_header_value("=?base64?SGVsbG8=?=").as_deref(), Some("Hello"));
+        assert_eq!(
+            decode_header_value("=?base64?SGVsbG8=?=").as_deref(),
+            Some("Hello")
+        );
         assert_eq!(decode_header_value("=?base64?SGVsbG8?="), None);
         assert_eq!(decode_header_value("=?base64?SGVs!!!bG8=?="), None);
         assert_eq!(decode_header_value("SGVsbG8=").as_deref(), Some("SGVsbG8="));
-        assert_eq!(decode_header_value("=?base64?SGVsbG8=").as_deref(), Some("=?base64?SGVsbG8="));
+        assert_eq!(
+            decode_header_value("=?base64?SGVsbG8=").as_deref(),
+            Some("=?base64?SGVsbG8=")
+        );
         assert_eq!(decode_header_value("  tool  ").as_deref(), Some("tool"));
         assert_eq!(encode_header_value("héllo"), "=?base64?aMOpbGxv?=");
         assert_eq!(encode_header_value("plain"), "plain");
@@ -198,7 +218,10 @@ mod tests {
 
     #[test]
     fn accept_parsing_handles_order_params_and_wildcards() {
-        let a = accepts(&h(&[("accept", "text/event-stream, application/json;q=0.9")]));
+        let a = accepts(&h(&[(
+            "accept",
+            "text/event-stream, application/json;q=0.9",
+        )]));
         assert!(a.json && a.sse);
         let a = accepts(&h(&[("accept", "*/*")]));
         assert!(a.json && a.sse);

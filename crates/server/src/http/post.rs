@@ -47,7 +47,11 @@ fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn bad_request(id: Option<&RequestId>, code: ErrorCode, msg: impl Into<String>) -> Response<McpBody> {
+fn bad_request(
+    id: Option<&RequestId>,
+    code: ErrorCode,
+    msg: impl Into<String>,
+) -> Response<McpBody> {
     error_response(StatusCode::BAD_REQUEST, id, ErrorObject::new(code, msg))
 }
 
@@ -62,7 +66,10 @@ where
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             None,
-            ErrorObject::new(ErrorCode::INVALID_REQUEST, "Content-Type must be application/json"),
+            ErrorObject::new(
+                ErrorCode::INVALID_REQUEST,
+                "Content-Type must be application/json",
+            ),
         );
     }
     let acc = accepts(&parts.headers);
@@ -86,7 +93,9 @@ where
             ),
         )
     };
-    if let Some(len) = header_str(&parts.headers, "content-length").and_then(|v| v.parse::<usize>().ok()) {
+    if let Some(len) =
+        header_str(&parts.headers, "content-length").and_then(|v| v.parse::<usize>().ok())
+    {
         if len > cfg.max_body_bytes {
             return too_large();
         }
@@ -94,17 +103,25 @@ where
     let bytes = match Limited::new(body, cfg.max_body_bytes).collect().await {
         Ok(c) => c.to_bytes(),
         Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 return too_large();
             }
-            return bad_request(None, ErrorCode::PARSE_ERROR, format!("could not read body: {e}"));
+            return bad_request(
+                None,
+                ErrorCode::PARSE_ERROR,
+                format!("could not read body: {e}"),
+            );
         }
     };
     if let Err(e) = switchyard_protocol::limits::check_depth(&bytes, cfg.max_json_depth) {
         return bad_request(None, e.code(), e.to_string());
     }
     match jsonrpc::parse_incoming(&bytes) {
-        Err(InvalidMessage { id, error }) => bad_request(id.as_ref(), error.code(), error.to_string()),
+        Err(InvalidMessage { id, error }) => {
+            bad_request(id.as_ref(), error.code(), error.to_string())
+        }
         Ok(Incoming::Single(msg)) => single(svc, &parts.headers, msg, acc).await,
         Ok(Incoming::Batch(items)) => batch(svc, &parts.headers, items).await,
     }
@@ -121,7 +138,10 @@ fn is_modern(headers: &HeaderMap, params: Option<&RawValue>) -> bool {
     params.is_some_and(|p| p.get().contains(meta::PROTOCOL_VERSION))
 }
 
-fn session_of(svc: &McpService, headers: &HeaderMap) -> Option<Result<Arc<Session>, Response<McpBody>>> {
+fn session_of(
+    svc: &McpService,
+    headers: &HeaderMap,
+) -> Option<Result<Arc<Session>, Response<McpBody>>> {
     let sid = header_str(headers, meta::HEADER_SESSION_ID)?;
     Some(svc.shared.sessions.get(sid).ok_or_else(|| {
         error_response(
@@ -132,7 +152,12 @@ fn session_of(svc: &McpService, headers: &HeaderMap) -> Option<Result<Arc<Sessio
     }))
 }
 
-async fn single(svc: &McpService, headers: &HeaderMap, msg: Message, acc: Accepts) -> Response<McpBody> {
+async fn single(
+    svc: &McpService,
+    headers: &HeaderMap,
+    msg: Message,
+    acc: Accepts,
+) -> Response<McpBody> {
     let legacy_ok = svc.shared.cfg.legacy;
     match msg {
         Message::Request(r) if r.method == methods::INITIALIZE && headers.get(meta::HEADER_SESSION_ID).is_none() => {
@@ -201,13 +226,17 @@ fn is_modern_initialize(headers: &HeaderMap) -> bool {
 }
 
 fn initialize(svc: &McpService, r: jsonrpc::Request) -> Response<McpBody> {
-    let p: InitializeParams = match serde_json::from_str(r.params.as_deref().map_or("{}", RawValue::get)) {
-        Ok(p) => p,
-        Err(e) => {
-            let reply: Reply = Err(ErrorObject::new(ErrorCode::INVALID_PARAMS, format!("invalid initialize params: {e}")));
-            return json_response(StatusCode::OK, response_bytes(&r.id, &reply));
-        }
-    };
+    let p: InitializeParams =
+        match serde_json::from_str(r.params.as_deref().map_or("{}", RawValue::get)) {
+            Ok(p) => p,
+            Err(e) => {
+                let reply: Reply = Err(ErrorObject::new(
+                    ErrorCode::INVALID_PARAMS,
+                    format!("invalid initialize params: {e}"),
+                ));
+                return json_response(StatusCode::OK, response_bytes(&r.id, &reply));
+            }
+        };
     let v = ProtocolVersion::negotiate_legacy(&p.protocol_version);
     let session = match svc.shared.sessions.create(v, p.capabilities, p.client_info) {
         Ok(s) => s,
@@ -230,7 +259,9 @@ fn initialize(svc: &McpService, r: jsonrpc::Request) -> Response<McpBody> {
 
 fn legacy_notification(s: &Session, method: &str, params: Option<&RawValue>) {
     match method {
-        methods::INITIALIZED => s.initialized.store(true, std::sync::atomic::Ordering::Relaxed),
+        methods::INITIALIZED => s
+            .initialized
+            .store(true, std::sync::atomic::Ordering::Relaxed),
         methods::NOTIFICATION_CANCELLED => {
             #[derive(Deserialize)]
             struct P {
@@ -238,7 +269,12 @@ fn legacy_notification(s: &Session, method: &str, params: Option<&RawValue>) {
                 request_id: RequestId,
             }
             if let Some(p) = params.and_then(|p| serde_json::from_str::<P>(p.get()).ok()) {
-                if let Some(t) = s.in_flight.lock().unwrap_or_else(|p| p.into_inner()).get(&p.request_id) {
+                if let Some(t) = s
+                    .in_flight
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&p.request_id)
+                {
                     t.cancel();
                 }
             }
@@ -268,7 +304,11 @@ async fn legacy_request(
 ) -> Response<McpBody> {
     if let Some(v) = header_str(headers, meta::HEADER_PROTOCOL_VERSION) {
         if v.parse::<ProtocolVersion>().is_err() {
-            return bad_request(Some(&r.id), ErrorCode::INVALID_REQUEST, format!("unsupported MCP-Protocol-Version {v:?}"));
+            return bad_request(
+                Some(&r.id),
+                ErrorCode::INVALID_REQUEST,
+                format!("unsupported MCP-Protocol-Version {v:?}"),
+            );
         }
     }
     let p = r.params.as_deref();
@@ -276,37 +316,52 @@ async fn legacy_request(
     match r.method.as_str() {
         methods::PING => return small(Ok(b"{}".to_vec())),
         methods::LOGGING_SET_LEVEL => {
-            return small(match serde_json::from_str::<SetLevelParams>(p.map_or("{}", RawValue::get)) {
-                Ok(sl) => {
-                    *s.log_level.lock().unwrap_or_else(|p| p.into_inner()) = Some(sl.level);
-                    Ok(b"{}".to_vec())
-                }
-                Err(e) => Err(ErrorObject::new(ErrorCode::INVALID_PARAMS, format!("invalid level: {e}"))),
-            })
+            return small(
+                match serde_json::from_str::<SetLevelParams>(p.map_or("{}", RawValue::get)) {
+                    Ok(sl) => {
+                        *s.log_level.lock().unwrap_or_else(|p| p.into_inner()) = Some(sl.level);
+                        Ok(b"{}".to_vec())
+                    }
+                    Err(e) => Err(ErrorObject::new(
+                        ErrorCode::INVALID_PARAMS,
+                        format!("invalid level: {e}"),
+                    )),
+                },
+            )
         }
         methods::RESOURCES_SUBSCRIBE | methods::RESOURCES_UNSUBSCRIBE => {
             #[derive(Deserialize)]
             struct U {
                 uri: String,
             }
-            return small(match serde_json::from_str::<U>(p.map_or("{}", RawValue::get)) {
-                Ok(u) => {
-                    let mut subs = s.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
-                    subs.retain(|x| *x != u.uri);
-                    if r.method == methods::RESOURCES_SUBSCRIBE {
-                        subs.push(u.uri);
+            return small(
+                match serde_json::from_str::<U>(p.map_or("{}", RawValue::get)) {
+                    Ok(u) => {
+                        let mut subs = s.subscriptions.lock().unwrap_or_else(|p| p.into_inner());
+                        subs.retain(|x| *x != u.uri);
+                        if r.method == methods::RESOURCES_SUBSCRIBE {
+                            subs.push(u.uri);
+                        }
+                        Ok(b"{}".to_vec())
                     }
-                    Ok(b"{}".to_vec())
-                }
-                Err(e) => Err(ErrorObject::new(ErrorCode::INVALID_PARAMS, format!("invalid params: {e}"))),
-            });
+                    Err(e) => Err(ErrorObject::new(
+                        ErrorCode::INVALID_PARAMS,
+                        format!("invalid params: {e}"),
+                    )),
+                },
+            );
         }
         methods::INITIALIZE => {
-            return small(Err(ErrorObject::new(ErrorCode::INVALID_REQUEST, "session is already initialized")))
+            return small(Err(ErrorObject::new(
+                ErrorCode::INVALID_REQUEST,
+                "session is already initialized",
+            )))
         }
         _ => {}
     }
-    let probe: LegacyProbe = p.and_then(|p| serde_json::from_str(p.get()).ok()).unwrap_or_default();
+    let probe: LegacyProbe = p
+        .and_then(|p| serde_json::from_str(p.get()).ok())
+        .unwrap_or_default();
     let cancel = CancelToken::default();
     s.in_flight
         .lock()
@@ -390,28 +445,57 @@ pub(crate) fn modern_status(code: ErrorCode) -> StatusCode {
     }
 }
 
-async fn modern(svc: &McpService, headers: &HeaderMap, r: jsonrpc::Request, acc: Accepts) -> Response<McpBody> {
+async fn modern(
+    svc: &McpService,
+    headers: &HeaderMap,
+    r: jsonrpc::Request,
+    acc: Accepts,
+) -> Response<McpBody> {
     let id = &r.id;
     let mismatch = |msg: String| bad_request(Some(id), ErrorCode::HEADER_MISMATCH, msg);
     let Some(hv) = header_str(headers, meta::HEADER_PROTOCOL_VERSION) else {
         return mismatch("MCP-Protocol-Version header is required".into());
     };
-    let probe: ModernProbe = match r.params.as_deref().map(|p| serde_json::from_str::<ModernProbe>(p.get())) {
+    let probe: ModernProbe = match r
+        .params
+        .as_deref()
+        .map(|p| serde_json::from_str::<ModernProbe>(p.get()))
+    {
         None => ModernProbe::default(),
         Some(Ok(p)) => p,
-        Some(Err(e)) => return bad_request(Some(id), ErrorCode::INVALID_PARAMS, format!("invalid params: {e}")),
+        Some(Err(e)) => {
+            return bad_request(
+                Some(id),
+                ErrorCode::INVALID_PARAMS,
+                format!("invalid params: {e}"),
+            )
+        }
     };
     let Some(m) = probe.meta else {
-        return bad_request(Some(id), ErrorCode::INVALID_PARAMS, "params._meta is required");
+        return bad_request(
+            Some(id),
+            ErrorCode::INVALID_PARAMS,
+            "params._meta is required",
+        );
     };
     let Some(pv) = m.protocol_version.as_deref() else {
-        return bad_request(Some(id), ErrorCode::INVALID_PARAMS, format!("_meta[{:?}] is required", meta::PROTOCOL_VERSION));
+        return bad_request(
+            Some(id),
+            ErrorCode::INVALID_PARAMS,
+            format!("_meta[{:?}] is required", meta::PROTOCOL_VERSION),
+        );
     };
     let Some(caps) = m.client_capabilities else {
-        return bad_request(Some(id), ErrorCode::INVALID_PARAMS, format!("_meta[{:?}] is required", meta::CLIENT_CAPABILITIES));
+        return bad_request(
+            Some(id),
+            ErrorCode::INVALID_PARAMS,
+            format!("_meta[{:?}] is required", meta::CLIENT_CAPABILITIES),
+        );
     };
     if hv.trim() != pv {
-        return mismatch(format!("MCP-Protocol-Version header {hv:?} does not match _meta protocolVersion {pv:?}"));
+        return mismatch(format!(
+            "MCP-Protocol-Version header {hv:?} does not match _meta protocolVersion {pv:?}"
+        ));
     }
     let version = match pv.parse::<ProtocolVersion>() {
         Ok(v) if v.is_modern() => v,
@@ -419,20 +503,30 @@ async fn modern(svc: &McpService, headers: &HeaderMap, r: jsonrpc::Request, acc:
             return error_response(
                 StatusCode::BAD_REQUEST,
                 Some(id),
-                ErrorObject::new(ErrorCode::UNSUPPORTED_PROTOCOL_VERSION, format!("unsupported protocol version {pv:?}"))
-                    .with_data(serde_json::json!({ "supported": modern_versions(), "requested": pv })),
+                ErrorObject::new(
+                    ErrorCode::UNSUPPORTED_PROTOCOL_VERSION,
+                    format!("unsupported protocol version {pv:?}"),
+                )
+                .with_data(serde_json::json!({ "supported": modern_versions(), "requested": pv })),
             )
         }
     };
     match header_str(headers, meta::HEADER_METHOD).map(decode_header_value) {
         None => return mismatch("Mcp-Method header is required".into()),
         Some(Some(m)) if m == r.method => {}
-        Some(_) => return mismatch(format!("Mcp-Method header does not match method {:?}", r.method)),
+        Some(_) => {
+            return mismatch(format!(
+                "Mcp-Method header does not match method {:?}",
+                r.method
+            ))
+        }
     }
     let name = match r.method.as_str() {
         methods::TOOLS_CALL | methods::PROMPTS_GET => probe.name.as_deref(),
         methods::RESOURCES_READ => probe.uri.as_deref(),
-        methods::TASKS_GET | methods::TASKS_UPDATE | methods::TASKS_CANCEL => probe.task_id.as_deref(),
+        methods::TASKS_GET | methods::TASKS_UPDATE | methods::TASKS_CANCEL => {
+            probe.task_id.as_deref()
+        }
         _ => None,
     };
     if let Some(expected) = name {
@@ -472,7 +566,8 @@ async fn modern(svc: &McpService, headers: &HeaderMap, r: jsonrpc::Request, acc:
     let server = svc.shared.server.clone();
     let method = r.method;
     let params = r.params;
-    let fut: BoxFuture<Reply> = Box::pin(async move { server.dispatch(&method, params, ctx).await });
+    let fut: BoxFuture<Reply> =
+        Box::pin(async move { server.dispatch(&method, params, ctx).await });
     modern_sse(r.id, fut, rx).await
 }
 
@@ -494,7 +589,9 @@ fn check_param_headers(
             continue;
         };
         let header_name = format!("{}{}", meta::HEADER_PARAM_PREFIX, h);
-        let got = headers.get(header_name.as_str()).map(|v| v.to_str().ok().and_then(decode_header_value));
+        let got = headers
+            .get(header_name.as_str())
+            .map(|v| v.to_str().ok().and_then(decode_header_value));
         let want = args.and_then(|a| a.get(prop)).and_then(|v| match v {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
@@ -511,17 +608,30 @@ fn check_param_headers(
     Ok(())
 }
 
-async fn batch(svc: &McpService, headers: &HeaderMap, items: Vec<Result<Message, InvalidMessage>>) -> Response<McpBody> {
+async fn batch(
+    svc: &McpService,
+    headers: &HeaderMap,
+    items: Vec<Result<Message, InvalidMessage>>,
+) -> Response<McpBody> {
     let s = match session_of(svc, headers) {
         Some(Ok(s)) => s,
         Some(Err(resp)) => return resp,
-        None => return bad_request(None, ErrorCode::INVALID_REQUEST, "batches are only accepted within a 2025-03-26 session"),
+        None => {
+            return bad_request(
+                None,
+                ErrorCode::INVALID_REQUEST,
+                "batches are only accepted within a 2025-03-26 session",
+            )
+        }
     };
     if !s.version.allows_batches() {
         return bad_request(
             None,
             ErrorCode::INVALID_REQUEST,
-            format!("JSON-RPC batches are not part of protocol version {}", s.version),
+            format!(
+                "JSON-RPC batches are not part of protocol version {}",
+                s.version
+            ),
         );
     }
     let mut out: Vec<Vec<u8>> = Vec::new();
@@ -533,12 +643,29 @@ async fn batch(svc: &McpService, headers: &HeaderMap, items: Vec<Result<Message,
                 out.push(b);
             }
             Ok(Message::Request(r)) if r.method == methods::INITIALIZE => {
-                let reply: Reply = Err(ErrorObject::from(ProtocolError::InvalidRequest("initialize must not be batched".into())));
+                let reply: Reply = Err(ErrorObject::from(ProtocolError::InvalidRequest(
+                    "initialize must not be batched".into(),
+                )));
                 out.push(response_bytes(&r.id, &reply));
             }
             Ok(Message::Request(r)) => {
-                let resp = legacy_request(svc, headers, s.clone(), r, Accepts { json: true, sse: false }).await;
-                let bytes = resp.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+                let resp = legacy_request(
+                    svc,
+                    headers,
+                    s.clone(),
+                    r,
+                    Accepts {
+                        json: true,
+                        sse: false,
+                    },
+                )
+                .await;
+                let bytes = resp
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|c| c.to_bytes())
+                    .unwrap_or_default();
                 if !bytes.is_empty() {
                     out.push(bytes.to_vec());
                 }

@@ -105,7 +105,11 @@ fn new_session_id() -> String {
 }
 
 impl Sessions {
-    pub(crate) fn new(idle_timeout: Duration, max_sessions: usize, store: Arc<dyn EventStore>) -> Self {
+    pub(crate) fn new(
+        idle_timeout: Duration,
+        max_sessions: usize,
+        store: Arc<dyn EventStore>,
+    ) -> Self {
         Self {
             map: RwLock::new(HashMap::new()),
             idle_timeout,
@@ -161,10 +165,19 @@ impl Sessions {
     }
 
     pub(crate) fn remove(&self, id: &str) -> bool {
-        let s = self.map.write().unwrap_or_else(|p| p.into_inner()).remove(id);
+        let s = self
+            .map
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
         match s {
             Some(s) => {
-                for t in s.in_flight.lock().unwrap_or_else(|p| p.into_inner()).values() {
+                for t in s
+                    .in_flight
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .values()
+                {
                     t.cancel();
                 }
                 *s.standalone.lock().unwrap_or_else(|p| p.into_inner()) = None;

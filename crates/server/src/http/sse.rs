@@ -42,7 +42,11 @@ pub trait EventStore: Send + Sync + 'static {
     fn append(&self, session: &str, stream: u64, data: Bytes) -> String;
     /// The events of the stream named by `last_event_id` that came after it, oldest first, or
     /// `None` when the id is unknown or its events were already dropped.
-    fn replay_after(&self, session: &str, last_event_id: &str) -> Option<(u64, Vec<(String, Bytes)>)>;
+    fn replay_after(
+        &self,
+        session: &str,
+        last_event_id: &str,
+    ) -> Option<(u64, Vec<(String, Bytes)>)>;
     /// Forgets one stream.
     fn remove_stream(&self, session: &str, stream: u64);
     /// Forgets everything of a session.
@@ -108,7 +112,11 @@ impl EventStore for MemoryEventStore {
         format!("{stream}-{seq}")
     }
 
-    fn replay_after(&self, session: &str, last_event_id: &str) -> Option<(u64, Vec<(String, Bytes)>)> {
+    fn replay_after(
+        &self,
+        session: &str,
+        last_event_id: &str,
+    ) -> Option<(u64, Vec<(String, Bytes)>)> {
         let (stream, seq) = parse_event_id(last_event_id)?;
         let s = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         let log = s.get(session)?.get(&stream)?;

@@ -133,7 +133,8 @@ pub(super) async fn legacy_sse(
         Some(first) = rx.recv() => first,
     };
     let stream = s.open_stream();
-    let priming = (s.version >= ProtocolVersion::V2025_11_25).then(|| stream.prime(svc.shared.cfg.sse_retry_ms));
+    let priming = (s.version >= ProtocolVersion::V2025_11_25)
+        .then(|| stream.prime(svc.shared.cfg.sse_retry_ms));
     let conn = stream.attach(Vec::new());
     // An empty message is the handler's request to close this connection (see
     // `RequestContext::close_sse_stream`); the stream itself lives on.
@@ -163,7 +164,11 @@ pub(super) async fn legacy_sse(
             }
         }
         task_stream.finish();
-        session.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        session
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
         // Keep the finished stream's events for a while so a client that lost the tail can
         // still resume; the session's lifetime bounds them.
     });
@@ -174,7 +179,10 @@ pub(super) async fn legacy_sse(
 /// `stream::iter(x).chain(rx)` for an unbounded receiver, without pulling in tokio-stream.
 trait ChainRx: Stream<Item = Bytes> + Sized {
     fn chain_rx(self, rx: mpsc::UnboundedReceiver<Bytes>) -> RxChain<Self> {
-        RxChain { head: Some(self), rx }
+        RxChain {
+            head: Some(self),
+            rx,
+        }
     }
 }
 impl<S: Stream<Item = Bytes>> ChainRx for S {}
@@ -203,7 +211,9 @@ fn event_notification(e: &ServerEvent, sub_id: Option<&RequestId>) -> Option<Vec
         ServerEvent::ToolsListChanged => (methods::NOTIFICATION_TOOLS_LIST_CHANGED, None),
         ServerEvent::PromptsListChanged => (methods::NOTIFICATION_PROMPTS_LIST_CHANGED, None),
         ServerEvent::ResourcesListChanged => (methods::NOTIFICATION_RESOURCES_LIST_CHANGED, None),
-        ServerEvent::ResourceUpdated(u) => (methods::NOTIFICATION_RESOURCES_UPDATED, Some(u.as_str())),
+        ServerEvent::ResourceUpdated(u) => {
+            (methods::NOTIFICATION_RESOURCES_UPDATED, Some(u.as_str()))
+        }
     };
     let mut params = Map::new();
     if let Some(u) = uri {
@@ -220,22 +230,33 @@ fn event_notification(e: &ServerEvent, sub_id: Option<&RequestId>) -> Option<Vec
 
 /// 2026-07-28 `subscriptions/listen`: an acknowledgement, then the change notifications the
 /// filter asks for, each tagged with the subscription id, until the client closes the stream.
-pub(super) async fn listen(svc: &McpService, r: jsonrpc::Request, acc: super::checks::Accepts) -> Response<McpBody> {
-    let params: SubscriptionsListenParams = match r.params.as_deref().map(|p| serde_json::from_str(p.get())) {
-        Some(Ok(p)) => p,
-        _ => {
-            return error_response(
-                StatusCode::OK,
-                Some(&r.id),
-                ErrorObject::new(ErrorCode::INVALID_PARAMS, "params.notifications is required"),
-            )
-        }
-    };
+pub(super) async fn listen(
+    svc: &McpService,
+    r: jsonrpc::Request,
+    acc: super::checks::Accepts,
+) -> Response<McpBody> {
+    let params: SubscriptionsListenParams =
+        match r.params.as_deref().map(|p| serde_json::from_str(p.get())) {
+            Some(Ok(p)) => p,
+            _ => {
+                return error_response(
+                    StatusCode::OK,
+                    Some(&r.id),
+                    ErrorObject::new(
+                        ErrorCode::INVALID_PARAMS,
+                        "params.notifications is required",
+                    ),
+                )
+            }
+        };
     if !acc.sse {
         return error_response(
             StatusCode::NOT_ACCEPTABLE,
             Some(&r.id),
-            ErrorObject::new(ErrorCode::INVALID_REQUEST, "subscriptions/listen needs text/event-stream"),
+            ErrorObject::new(
+                ErrorCode::INVALID_REQUEST,
+                "subscriptions/listen needs text/event-stream",
+            ),
         );
     }
     let caps = svc.shared.server.capabilities();
@@ -258,7 +279,11 @@ pub(super) async fn listen(svc: &McpService, r: jsonrpc::Request, acc: super::ch
     let ack_notifications = ack_params.take();
     let ack = json!({ "notifications": ack_notifications, "_meta": { meta::SUBSCRIPTION_ID: id } });
     let mut ack_bytes = Vec::with_capacity(128);
-    let _ = jsonrpc::write_notification(&mut ack_bytes, methods::NOTIFICATION_SUBSCRIPTIONS_ACKNOWLEDGED, Some(&ack));
+    let _ = jsonrpc::write_notification(
+        &mut ack_bytes,
+        methods::NOTIFICATION_SUBSCRIPTIONS_ACKNOWLEDGED,
+        Some(&ack),
+    );
     let (tx, rx) = mpsc::unbounded_channel();
     let _ = tx.send(frame(None, &ack_bytes));
     let mut events = svc.shared.server.subscribe();
@@ -295,14 +320,24 @@ pub(super) async fn listen(svc: &McpService, r: jsonrpc::Request, acc: super::ch
     sse_response(McpBody::stream(futures_util::stream::empty().chain_rx(rx)))
 }
 
-fn session_required(svc: &McpService, headers: &http::HeaderMap) -> Result<Arc<Session>, Response<McpBody>> {
-    let Some(sid) = headers.get(meta::HEADER_SESSION_ID).and_then(|v| v.to_str().ok()) else {
+fn session_required(
+    svc: &McpService,
+    headers: &http::HeaderMap,
+) -> Result<Arc<Session>, Response<McpBody>> {
+    let Some(sid) = headers
+        .get(meta::HEADER_SESSION_ID)
+        .and_then(|v| v.to_str().ok())
+    else {
         let mut r = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             None,
-            ErrorObject::new(ErrorCode::INVALID_REQUEST, "GET and DELETE need a legacy session (Mcp-Session-Id)"),
+            ErrorObject::new(
+                ErrorCode::INVALID_REQUEST,
+                "GET and DELETE need a legacy session (Mcp-Session-Id)",
+            ),
         );
-        r.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
+        r.headers_mut()
+            .insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
         return Err(r);
     };
     svc.shared.sessions.get(sid).ok_or_else(|| {
@@ -321,19 +356,28 @@ pub(super) async fn get<B>(svc: &McpService, req: Request<B>) -> Response<McpBod
         return error_response(
             StatusCode::NOT_ACCEPTABLE,
             None,
-            ErrorObject::new(ErrorCode::INVALID_REQUEST, "Accept must list text/event-stream"),
+            ErrorObject::new(
+                ErrorCode::INVALID_REQUEST,
+                "Accept must list text/event-stream",
+            ),
         );
     }
     let s = match session_required(svc, headers) {
         Ok(s) => s,
         Err(r) => return r,
     };
-    if let Some(last) = headers.get(meta::HEADER_LAST_EVENT_ID).and_then(|v| v.to_str().ok()) {
+    if let Some(last) = headers
+        .get(meta::HEADER_LAST_EVENT_ID)
+        .and_then(|v| v.to_str().ok())
+    {
         let Some((n, events)) = s.store.replay_after(&s.id, last) else {
             return error_response(
                 StatusCode::NOT_FOUND,
                 None,
-                ErrorObject::new(ErrorCode::INVALID_REQUEST, "cannot resume: unknown or expired event id"),
+                ErrorObject::new(
+                    ErrorCode::INVALID_REQUEST,
+                    "cannot resume: unknown or expired event id",
+                ),
             );
         };
         let rx = match s.stream(n) {
@@ -356,7 +400,10 @@ pub(super) async fn get<B>(svc: &McpService, req: Request<B>) -> Response<McpBod
             return error_response(
                 StatusCode::CONFLICT,
                 None,
-                ErrorObject::new(ErrorCode::INVALID_REQUEST, "this session already has an open GET stream"),
+                ErrorObject::new(
+                    ErrorCode::INVALID_REQUEST,
+                    "this session already has an open GET stream",
+                ),
             );
         }
         let stream = s.open_stream();
@@ -376,7 +423,9 @@ pub(super) async fn get<B>(svc: &McpService, req: Request<B>) -> Response<McpBod
     let priming = stream.prime(svc.shared.cfg.sse_retry_ms);
     let conn = stream.attach(Vec::new());
     spawn_session_events(svc, &s, &stream);
-    sse_response(McpBody::stream(futures_util::stream::iter([priming]).chain_rx(conn)))
+    sse_response(McpBody::stream(
+        futures_util::stream::iter([priming]).chain_rx(conn),
+    ))
 }
 
 /// Forwards server events a legacy session cares about to its GET stream.
