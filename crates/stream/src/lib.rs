@@ -24,7 +24,7 @@
 //!
 //! // The partial value, kept up to date as the input grows.
 //! let snapshot = parser.snapshot().expect("a value has started").to_json();
-//! assert_eq!(snapshot, r#"{"path":"src/main.rs","lines":[1]}"#);
+//! assert_eq!(snapshot, r#"{"path": "src/main.rs", "lines": [1]}"#);
 //!
 //! // The model stopped at max_tokens: `finish` says what is missing.
 //! let Completion::Truncated(t) = parser.finish(|_, _| {})? else { panic!() };

@@ -2,15 +2,15 @@
 //!
 //! Strings live in `string.rs`. Every byte is looked at a bounded number of
 //! times, and every buffer the parser keeps (number text, keys on the current
-//! path, a split UTF-8 sequence, the snapshot) is written once per byte, so a
-//! whole input costs O(n) however it is chunked.
+//! path, a split UTF-8 sequence, the snapshot's copy of the input) is written
+//! once per byte, so a whole input costs O(n) however it is chunked.
 
 use crate::error::{Error, Expected, LimitExceeded, SyntaxError};
 use crate::event::{Event, OwnedEvent};
 use crate::limits::Options;
 use crate::path::{Frame, Path};
 use crate::snapshot::{SnapWriter, Snapshot};
-use crate::string::{Esc, Utf8Tail};
+use crate::string::{ChunkText, Esc, Utf8Tail};
 
 /// What the parser expects next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,6 +174,9 @@ impl Parser {
         } else {
             (chunk, false)
         };
+        if let Some(s) = &mut self.snap {
+            s.raw.extend_from_slice(now);
+        }
         let mut result = self.run(now, &mut on_event);
         if result.is_ok() && over {
             result = Err(Error::Limit {
@@ -215,7 +218,7 @@ impl Parser {
         if self.state == State::Num && self.frames.is_empty() && self.num_state.is_complete() {
             on_event(Event::Number(&self.num), &self.path());
             if let Some(s) = &mut self.snap {
-                s.body.push_str(&self.num);
+                s.cut = s.raw.len();
             }
             self.state = State::Done;
         }
@@ -247,6 +250,11 @@ impl Parser {
         Path::new(&self.frames, &self.keys)
     }
 
+    /// The snapshot cut for chunk position `at`.
+    pub(crate) fn cut_at(&self, at: usize) -> usize {
+        usize::try_from(self.offset).unwrap_or(usize::MAX) + at
+    }
+
     pub(crate) fn syntax(&self, at: usize, kind: SyntaxError) -> Error {
         Error::Syntax {
             offset: self.offset + at as u64,
@@ -269,11 +277,12 @@ impl Parser {
         F: FnMut(Event<'_>, &Path<'_>),
     {
         let n = buf.len();
+        let text = ChunkText::new(buf);
         let mut i = 0;
         while i < n {
             let state = self.state;
             i = match state {
-                State::Str { key } => self.string(buf, i, key, f)?,
+                State::Str { key } => self.string(buf, &text, i, key, f)?,
                 State::Num => self.number(buf, i, i, f)?,
                 State::Lit => self.literal(buf, i, f)?,
                 _ => {
@@ -302,7 +311,7 @@ impl Parser {
         let b = buf[i];
         match state {
             State::Value => self.begin_value(buf, i, Expected::Value, f),
-            State::ArrayFirst if b == b']' => self.close(f).map(|()| i + 1),
+            State::ArrayFirst if b == b']' => self.close(i, f).map(|()| i + 1),
             State::ArrayFirst => {
                 if let Some(fr) = self.frames.last_mut() {
                     fr.has_child = true;
@@ -317,7 +326,7 @@ impl Parser {
                 self.state = State::Str { key: true };
                 Ok(i + 1)
             }
-            State::ObjectFirst if b == b'}' => self.close(f).map(|()| i + 1),
+            State::ObjectFirst if b == b'}' => self.close(i, f).map(|()| i + 1),
             State::ObjectFirst => Err(self.unexpected(buf, i, Expected::KeyOrObjectEnd)),
             State::Key => Err(self.unexpected(buf, i, Expected::Key)),
             State::Colon if b == b':' => {
@@ -349,7 +358,7 @@ impl Parser {
                 fr.index += 1;
                 self.state = State::Value;
             }
-            (true, b'}') | (false, b']') => self.close(f)?,
+            (true, b'}') | (false, b']') => self.close(i, f)?,
             (true, _) => return Err(self.unexpected(buf, i, Expected::CommaOrObjectEnd)),
             (false, _) => return Err(self.unexpected(buf, i, Expected::CommaOrArrayEnd)),
         }
@@ -385,16 +394,15 @@ impl Parser {
                     },
                     &self.path(),
                 );
+                let cut = self.cut_at(i + 1);
                 if let Some(s) = &mut self.snap {
-                    snap_child(s, &mut self.frames, &self.keys);
-                    s.body.push(char::from(b));
+                    s.cut = cut;
                     s.closers.push(if object { b'}' } else { b']' });
                 }
                 let base = self.frames.last().map_or(0, |fr| fr.key_end);
                 self.frames.push(Frame {
                     object,
                     has_child: false,
-                    snap_has_child: false,
                     index: 0,
                     key_start: base,
                     key_end: base,
@@ -408,9 +416,9 @@ impl Parser {
             }
             b'"' => {
                 f(Event::StringStart, &self.path());
+                let cut = self.cut_at(i + 1);
                 if let Some(s) = &mut self.snap {
-                    snap_child(s, &mut self.frames, &self.keys);
-                    s.body.push('"');
+                    s.cut = cut;
                     s.in_string = true;
                 }
                 self.str_len = 0;
@@ -441,18 +449,18 @@ impl Parser {
         }
     }
 
-    /// Closes the innermost container (its closer was just read).
-    fn close<F>(&mut self, f: &mut F) -> Result<(), Error>
+    /// Closes the innermost container (its closer is at chunk position `i`).
+    fn close<F>(&mut self, i: usize, f: &mut F) -> Result<(), Error>
     where
         F: FnMut(Event<'_>, &Path<'_>),
     {
         let Some(fr) = self.frames.pop() else {
             return Ok(());
         };
+        let cut = self.cut_at(i + 1);
         if let Some(s) = &mut self.snap {
-            if let Some(c) = s.closers.pop() {
-                s.body.push(char::from(c));
-            }
+            s.closers.pop();
+            s.cut = cut;
         }
         f(
             if fr.object {
@@ -515,9 +523,9 @@ impl Parser {
                         &self.num
                     };
                     f(Event::Number(text), &Path::new(&self.frames, &self.keys));
+                    let cut = self.cut_at(j);
                     if let Some(s) = &mut self.snap {
-                        snap_child(s, &mut self.frames, &self.keys);
-                        s.body.push_str(text);
+                        s.cut = cut;
                     }
                     self.value_done(f);
                     return Ok(j);
@@ -559,15 +567,15 @@ impl Parser {
             self.lit_pos += 1;
             j += 1;
         }
-        let (event, text) = match self.lit {
-            b"true" => (Event::Bool(true), "true"),
-            b"false" => (Event::Bool(false), "false"),
-            _ => (Event::Null, "null"),
+        let event = match self.lit {
+            b"true" => Event::Bool(true),
+            b"false" => Event::Bool(false),
+            _ => Event::Null,
         };
         f(event, &self.path());
+        let cut = self.cut_at(j);
         if let Some(s) = &mut self.snap {
-            snap_child(s, &mut self.frames, &self.keys);
-            s.body.push_str(text);
+            s.cut = cut;
         }
         self.value_done(f);
         Ok(j)
@@ -584,18 +592,4 @@ fn skip_ws(buf: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
-}
-
-/// Writes the separator and key that come before a new child in the snapshot.
-pub(crate) fn snap_child(snap: &mut SnapWriter, frames: &mut [Frame], keys: &str) {
-    if let Some(fr) = frames.last_mut() {
-        if fr.snap_has_child {
-            snap.body.push(',');
-        }
-        fr.snap_has_child = true;
-        if fr.object {
-            snap.push_quoted(&keys[fr.key_start..fr.key_end]);
-            snap.body.push(':');
-        }
-    }
 }

@@ -10,8 +10,6 @@ pub(crate) struct Frame {
     /// A child is current: a key has been read (object) or an element has
     /// started (array).
     pub(crate) has_child: bool,
-    /// The snapshot body already holds a child of this container.
-    pub(crate) snap_has_child: bool,
     /// Index of the current element (arrays).
     pub(crate) index: u32,
     /// The current key is `keys[key_start..key_end]` (objects; empty for arrays).
@@ -110,7 +108,6 @@ mod tests {
         Frame {
             object,
             has_child,
-            snap_has_child: false,
             index,
             key_start: key.0,
             key_end: key.1,

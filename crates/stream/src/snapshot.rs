@@ -1,89 +1,65 @@
-//! The partial value, kept as JSON text that grows with the input.
+//! The partial value: the input itself, up to the last point where it can be
+//! closed into valid JSON.
 //!
-//! The body holds everything that is already certain, written compactly; the
-//! closers (`"`, `]`, `}`) needed to make it valid JSON come from the stack.
-//! A value enters the body when it starts (strings, objects, arrays) or when
-//! it completes (numbers, literals), so unfinished numbers and literals, and
-//! keys whose value has not started, are left out. Every input byte is
-//! written to the body at most once, so keeping it costs O(input).
+//! The parser keeps a copy of the input (one `memcpy` per chunk) and a *cut*:
+//! the end of the last thing that is certain. The cut moves to just after
+//! each container opener and closer, each complete scalar, each string
+//! opener and each piece of string text, and never past an unfinished
+//! number, literal, escape, surrogate pair or UTF-8 sequence, nor past a key
+//! whose value has not started (nor the comma before it). The snapshot is
+//! the input up to the cut followed by the closers from the parser's stack
+//! (`"`, `]`, `}`). So keeping it costs O(1) per event plus the copy, and
+//! taking it costs O(depth).
 
 use std::fmt;
 
 /// The snapshot state owned by the parser.
 #[derive(Debug, Default)]
 pub(crate) struct SnapWriter {
-    /// Certain, compact JSON text.
-    pub(crate) body: String,
+    /// Every byte read so far.
+    pub(crate) raw: Vec<u8>,
+    /// `raw[..cut]` is certain.
+    pub(crate) cut: usize,
     /// One closer per open container, outermost first.
     pub(crate) closers: Vec<u8>,
-    /// A string value is open in the body.
+    /// A string value is open at the cut.
     pub(crate) in_string: bool,
 }
 
 impl SnapWriter {
-    /// Appends a JSON string literal for `s` (quotes included).
-    pub(crate) fn push_quoted(&mut self, s: &str) {
-        self.body.push('"');
-        push_escaped(&mut self.body, s);
-        self.body.push('"');
-    }
-
     /// A view of the current snapshot, or `None` before any value has started.
     pub(crate) fn view(&self) -> Option<Snapshot<'_>> {
-        (!self.body.is_empty()).then_some(Snapshot {
-            body: &self.body,
+        (self.cut > 0).then(|| Snapshot {
+            body: &self.raw[..self.cut],
             open_string: self.in_string,
             closers: &self.closers,
         })
     }
 }
 
-/// Appends `s` escaped as JSON string content.
-pub(crate) fn push_escaped(out: &mut String, s: &str) {
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let esc: &str = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&s[start..i]);
-        if esc.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        } else {
-            out.push_str(esc);
-        }
-        start = i + 1;
-    }
-    out.push_str(&s[start..]);
-}
-
 /// The partial value at one moment, as valid JSON text.
 ///
-/// It is a borrowed view: taking it costs O(depth). Render it with `Display`
-/// or [`Snapshot::to_json`] (which copies it).
+/// It is a borrowed view: taking it costs O(depth). Render it with
+/// [`Snapshot::to_json`] or `Display` (which cost its length).
 ///
-/// Open strings are closed, open containers are closed, and unfinished
-/// numbers and literals (and keys whose value has not started) are left out.
+/// It is the input as written (whitespace and escapes kept) up to the last
+/// certain point, then the closing text: open strings and containers are
+/// closed, and unfinished numbers and literals (and keys whose value has not
+/// started) are left out. The [`Snapshot::body`] only ever grows, so a
+/// consumer that wants only what changed can take the body's new bytes and
+/// the new [`Snapshot::closing`].
 #[derive(Clone, Copy, Debug)]
 pub struct Snapshot<'a> {
-    body: &'a str,
+    body: &'a [u8],
     open_string: bool,
     closers: &'a [u8],
 }
 
 impl<'a> Snapshot<'a> {
-    /// The text that is already final; the snapshot is this plus
+    /// The input up to the cut (UTF-8); the snapshot is this plus
     /// [`Snapshot::closing`].
     #[must_use]
-    pub fn body(&self) -> &'a str {
+    pub fn body(&self) -> &'a [u8] {
         self.body
     }
 
@@ -101,8 +77,7 @@ impl<'a> Snapshot<'a> {
     /// The snapshot as an owned JSON string.
     #[must_use]
     pub fn to_json(&self) -> String {
-        let mut s = String::with_capacity(self.len());
-        s.push_str(self.body);
+        let mut s = String::from_utf8_lossy(self.body).into_owned();
         s.push_str(&self.closing());
         s
     }
@@ -122,7 +97,7 @@ impl<'a> Snapshot<'a> {
 
 impl fmt::Display for Snapshot<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.body)?;
+        f.write_str(&String::from_utf8_lossy(self.body))?;
         f.write_str(&self.closing())
     }
 }
@@ -132,21 +107,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escaping_covers_quotes_backslashes_and_controls() {
-        let mut s = String::new();
-        push_escaped(&mut s, "a\"b\\c\nd\u{1}é");
-        assert_eq!(s, "a\\\"b\\\\c\\nd\\u0001é");
-    }
-
-    #[test]
-    fn view_closes_open_string_then_containers_innermost_first() {
+    fn view_cuts_the_input_then_closes_string_and_containers_innermost_first() {
         let w = SnapWriter {
-            body: "{\"a\":[\"x".to_owned(),
+            raw: b"{\"a\": [\"x\\u00".to_vec(),
+            cut: 9,
             closers: vec![b'}', b']'],
             in_string: true,
         };
-        let v = w.view().expect("body is not empty");
-        assert_eq!(v.to_json(), "{\"a\":[\"x\"]}");
+        let v = w.view().expect("cut is past the start");
+        assert_eq!(v.to_json(), "{\"a\": [\"x\"]}");
         assert_eq!(v.to_string(), v.to_json());
         assert_eq!(v.len(), v.to_json().len());
         assert!(SnapWriter::default().view().is_none());

@@ -5,7 +5,6 @@ use crate::error::{Error, LimitExceeded, SyntaxError};
 use crate::event::Event;
 use crate::parser::{Parser, State};
 use crate::path::Path;
-use crate::snapshot::push_escaped;
 
 /// Where an escape sequence is, when a chunk ends inside one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,11 +43,73 @@ static SPECIAL: [bool; 256] = {
     t
 };
 
+/// The chunk's UTF-8 text, validated once per chunk so that string runs can
+/// be sliced from it instead of each being validated on its own.
+pub(crate) struct ChunkText<'a> {
+    /// Leading continuation bytes (the end of a sequence split by the last
+    /// chunk boundary), which `text` starts after.
+    lead: usize,
+    /// The longest valid UTF-8 prefix of the chunk after `lead`.
+    text: &'a str,
+}
+
+impl<'a> ChunkText<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        let lead = buf
+            .iter()
+            .take(3)
+            .take_while(|&&b| (0x80..0xc0).contains(&b))
+            .count();
+        let rest = &buf[lead..];
+        let text = match std::str::from_utf8(rest) {
+            Ok(s) => s,
+            Err(e) => std::str::from_utf8(&rest[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        ChunkText { lead, text }
+    }
+
+    /// `buf[start..end]` as text, if that lies in the validated part on
+    /// character boundaries.
+    fn get(&self, start: usize, end: usize) -> Option<&'a str> {
+        self.text
+            .get(start.checked_sub(self.lead)?..end - self.lead)
+    }
+}
+
+/// Position of the first `"`, `\` or control byte in `buf[i..]`, or
+/// `buf.len()`: eight bytes at a time, then one at a time.
+fn scan_plain(buf: &[u8], mut i: usize) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    while let Some(bytes) = buf.get(i..i + 8) {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(bytes);
+        let w = u64::from_le_bytes(a);
+        let q = w ^ (LO * u64::from(b'"'));
+        let b = w ^ (LO * u64::from(b'\\'));
+        // The lowest flagged byte of each "has a zero / small byte" test is
+        // exact, so the lowest over all three is the first special byte.
+        let zero_q = q.wrapping_sub(LO) & !q;
+        let zero_b = b.wrapping_sub(LO) & !b;
+        let small = w.wrapping_sub(LO * 0x20) & !w;
+        let hit = (zero_q | zero_b | small) & HI;
+        if hit != 0 {
+            return i + (hit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < buf.len() && !SPECIAL[usize::from(buf[i])] {
+        i += 1;
+    }
+    i
+}
+
 impl Parser {
     /// Reads string bytes from `buf[i..]`; returns where it stopped.
     pub(crate) fn string<F>(
         &mut self,
         buf: &[u8],
+        text: &ChunkText<'_>,
         mut i: usize,
         key: bool,
         f: &mut F,
@@ -56,7 +117,6 @@ impl Parser {
     where
         F: FnMut(Event<'_>, &Path<'_>),
     {
-        let n = buf.len();
         if self.utf8.len > 0 {
             i = self.utf8_continue(buf, i, key, f)?;
             if self.utf8.len > 0 {
@@ -71,18 +131,19 @@ impl Parser {
                 }
             }
             let start = i;
-            while i < n && !SPECIAL[usize::from(buf[i])] {
-                i += 1;
-            }
+            i = scan_plain(buf, i);
             if i > start {
-                self.plain_run(buf, start, i, key, f)?;
+                match text.get(start, i) {
+                    Some(s) => self.append(s, start, i, key, f)?,
+                    None => self.plain_run(buf, start, i, key, f)?,
+                }
             }
             let Some(&b) = buf.get(i) else {
                 return Ok(i);
             };
             match b {
                 b'"' => {
-                    self.end_string(key, f);
+                    self.end_string(i, key, f);
                     return Ok(i + 1);
                 }
                 b'\\' => {
@@ -108,7 +169,7 @@ impl Parser {
     {
         let run = &buf[start..end];
         match std::str::from_utf8(run) {
-            Ok(s) => self.append(s, start, key, false, f),
+            Ok(s) => self.append(s, start, end, key, f),
             Err(e) => {
                 let valid = e.valid_up_to();
                 if e.error_len().is_some() || end != buf.len() {
@@ -116,7 +177,7 @@ impl Parser {
                 }
                 if valid > 0 {
                     let s = std::str::from_utf8(&run[..valid]).unwrap_or_default();
-                    self.append(s, start, key, false, f)?;
+                    self.append(s, start, start + valid, key, f)?;
                 }
                 let rest = &run[valid..];
                 self.utf8.bytes[..rest.len()].copy_from_slice(rest);
@@ -154,7 +215,7 @@ impl Parser {
             Ok(s) => {
                 self.utf8.len = 0;
                 // `at` is absolute; `append` wants a chunk position for errors.
-                self.append(s, i.saturating_sub(s.len()), key, false, f)?;
+                self.append(s, i.saturating_sub(s.len()), i, key, f)?;
                 Ok(i)
             }
             Err(e) if e.error_len().is_none() => Ok(i),
@@ -175,14 +236,14 @@ impl Parser {
                 Esc::None => break,
                 Esc::Backslash => {
                     let c = match b {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
+                        b'"' => "\"",
+                        b'\\' => "\\",
+                        b'/' => "/",
+                        b'b' => "\u{8}",
+                        b'f' => "\u{c}",
+                        b'n' => "\n",
+                        b'r' => "\r",
+                        b't' => "\t",
                         b'u' => {
                             self.esc = Esc::Hex {
                                 n: 0,
@@ -195,7 +256,7 @@ impl Parser {
                         _ => return Err(self.syntax(i, SyntaxError::InvalidEscape)),
                     };
                     self.esc = Esc::None;
-                    self.push_char(c, i, key, f)?;
+                    self.append(c, i, i + 1, key, f)?;
                 }
                 Esc::Hex { n, cp, hi } => {
                     let Some(d) = char::from(b).to_digit(16) else {
@@ -247,18 +308,18 @@ impl Parser {
     {
         let mut tmp = [0u8; 4];
         let s: &str = c.encode_utf8(&mut tmp);
-        self.append(s, at, key, true, f)
+        self.append(s, at, at + 1, key, f)
     }
 
-    /// Adds decoded text to the open key or string value. `at` is the chunk
-    /// position of the text's first byte; `escaped` text came from an escape
-    /// and must be re-escaped for the snapshot.
+    /// Adds decoded text to the open key or string value. The text came
+    /// from chunk positions `at..end` (an escape or UTF-8 sequence may have
+    /// begun in an earlier chunk).
     fn append<F>(
         &mut self,
         s: &str,
         at: usize,
+        end: usize,
         key: bool,
-        escaped: bool,
         f: &mut F,
     ) -> Result<(), Error>
     where
@@ -268,9 +329,10 @@ impl Parser {
         let before = self.str_len;
         self.str_len += s.len();
         if self.str_len > max {
-            let over = if escaped { 0 } else { max - before };
+            // For plain text, the byte that crossed the limit.
+            let over = (at + (max - before)).min(end.saturating_sub(1));
             return Err(Error::Limit {
-                offset: self.offset + (at + over) as u64,
+                offset: self.offset + over as u64,
                 limit: LimitExceeded::StringLength(max),
             });
         }
@@ -279,17 +341,15 @@ impl Parser {
             return Ok(());
         }
         f(Event::StringDelta(s), &Path::new(&self.frames, &self.keys));
+        let cut = self.cut_at(end);
         if let Some(snap) = &mut self.snap {
-            if escaped {
-                push_escaped(&mut snap.body, s);
-            } else {
-                snap.body.push_str(s);
-            }
+            snap.cut = cut;
         }
         Ok(())
     }
 
-    fn end_string<F>(&mut self, key: bool, f: &mut F)
+    /// The closing `"` is at chunk position `i`.
+    fn end_string<F>(&mut self, i: usize, key: bool, f: &mut F)
     where
         F: FnMut(Event<'_>, &Path<'_>),
     {
@@ -304,8 +364,9 @@ impl Parser {
             self.state = State::Colon;
         } else {
             f(Event::StringEnd, &self.path());
+            let cut = self.cut_at(i + 1);
             if let Some(s) = &mut self.snap {
-                s.body.push('"');
+                s.cut = cut;
                 s.in_string = false;
             }
             self.value_done(f);

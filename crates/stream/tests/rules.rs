@@ -348,20 +348,20 @@ fn default_limits_have_room_for_real_tool_input() {
 #[test]
 fn finish_reports_truncation_with_partial_value_and_open_paths() {
     let t = truncated(br#"{"a": {"b": "xy"#);
-    assert_eq!(t.partial.as_deref(), Some(r#"{"a":{"b":"xy"}}"#));
+    assert_eq!(t.partial.as_deref(), Some(r#"{"a": {"b": "xy"}}"#));
     assert_eq!(t.incomplete, ["", "/a", "/a/b"]);
     assert_eq!(t.offset, 15);
 
     let t = truncated(br#"{"a": "x", "b": 12"#);
-    assert_eq!(t.partial.as_deref(), Some(r#"{"a":"x"}"#));
+    assert_eq!(t.partial.as_deref(), Some(r#"{"a": "x"}"#));
     assert_eq!(t.incomplete, ["", "/b"]);
 
     let t = truncated(br#"{"a": "x","#);
-    assert_eq!(t.partial.as_deref(), Some(r#"{"a":"x"}"#));
+    assert_eq!(t.partial.as_deref(), Some(r#"{"a": "x"}"#));
     assert_eq!(t.incomplete, [""]);
 
     let t = truncated(br#"[1, [tr"#);
-    assert_eq!(t.partial.as_deref(), Some("[1,[]]"));
+    assert_eq!(t.partial.as_deref(), Some("[1, []]"));
     assert_eq!(t.incomplete, ["", "/1", "/1/0"]);
 
     let t = truncated(b"  ");
@@ -387,10 +387,10 @@ fn snapshot_leaves_out_unfinished_numbers_literals_and_pending_keys() {
         snaps,
         [
             r#"{}"#,
-            r#"{"a":12}"#,
-            r#"{"a":12}"#,
-            r#"{"a":12,"b":false,"c":"q"}"#,
-            r#"{"a":12,"b":false,"c":"q\""}"#
+            r#"{"a": 12}"#,
+            r#"{"a": 12}"#,
+            r#"{"a": 12, "b": false, "c": "q"}"#,
+            r#"{"a": 12, "b": false, "c": "q\""}"#
         ]
     );
 }

@@ -191,8 +191,8 @@ mod tests {
         assert_eq!(
             snaps,
             [
-                r#"{"snapshot":{"a":"x"},"offset":8}"#,
-                r#"{"snapshot":{"a":"xyz"},"offset":12}"#
+                r#"{"snapshot":{"a": "x"},"offset":8}"#,
+                r#"{"snapshot":{"a": "xyz"},"offset":12}"#
             ]
         );
     }
