@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use switchyard_search::{
-    is_stop_word, Catalog, DocVectors, EmbedError, Embedder, Hit, Index, MemoryVectorCache,
-    SearchError,
+    is_stop_word, Bm25Config, Catalog, DocVectors, EmbedError, Embedder, Hit, Index,
+    MemoryVectorCache, SearchError,
 };
 
 struct Query {
@@ -177,7 +177,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let misses = args.iter().any(|a| a == "--misses");
 
     let catalog = Catalog::from_json(&std::fs::read_to_string(&catalog_path)?)?;
-    let index = Index::from_docs(catalog.tool_docs()?)?;
+    let mut config = Bm25Config::default();
+    let num = |name: &str| arg(&args, name).and_then(|v| v.parse::<f32>().ok());
+    if let Some(v) = num("--k1") {
+        config.k1 = v;
+    }
+    if let Some(v) = num("--expansion") {
+        config.expansion_weight = v;
+    }
+    for (flag, field) in [
+        ("--w-name", &mut config.name),
+        ("--w-title", &mut config.title),
+        ("--w-desc", &mut config.description),
+        ("--w-pname", &mut config.param_names),
+        ("--w-pdesc", &mut config.param_descriptions),
+        ("--w-server", &mut config.server),
+    ] {
+        if let Some(v) = arg(&args, flag).and_then(|v| v.parse::<f32>().ok()) {
+            field.weight = v;
+        }
+    }
+    let mut index = Index::with_config(config);
+    for doc in catalog.tool_docs()? {
+        index.add(doc)?;
+    }
     let mut queries = Vec::new();
     for line in std::fs::read_to_string(&queries_path)?
         .lines()

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::limits::{MAX_QUERY_BYTES, MAX_QUERY_TERMS, MAX_RESULTS, MAX_TOOLS};
+use crate::thesaurus::Thesaurus;
 use crate::tokenize::{Token, Tokenizer};
 use crate::tool::ToolDoc;
 use crate::SearchError;
@@ -79,6 +80,9 @@ pub struct Bm25Config {
     pub annotations: FieldParams,
     /// Server name.
     pub server: FieldParams,
+    /// Weight of thesaurus expansions relative to the query's own words (0 turns expansion
+    /// off). See the thesaurus notes in the crate docs.
+    pub expansion_weight: f32,
 }
 
 impl Default for Bm25Config {
@@ -93,6 +97,7 @@ impl Default for Bm25Config {
             param_descriptions: fp(0.5, 0.75),
             annotations: fp(0.2, 0.0),
             server: fp(1.0, 0.0),
+            expansion_weight: 0.6,
         }
     }
 }
@@ -156,6 +161,8 @@ pub struct Index {
     pub(crate) tokenizer: Tokenizer,
     fields: [FieldParams; NFIELDS],
     k1: f32,
+    expansion_weight: f32,
+    thesaurus: Thesaurus,
     vocab: Vocab,
     postings: Vec<Vec<Posting>>,
     pub(crate) docs: Vec<Option<Doc>>,
@@ -213,10 +220,13 @@ impl Index {
 
     /// An empty index with the given BM25F parameters.
     pub fn with_config(config: Bm25Config) -> Self {
+        let tokenizer = Tokenizer::new();
         Self {
-            tokenizer: Tokenizer::new(),
+            thesaurus: Thesaurus::new(&tokenizer),
+            tokenizer,
             fields: config.fields(),
             k1: config.k1,
+            expansion_weight: config.expansion_weight,
             vocab: Vocab::default(),
             postings: Vec::new(),
             docs: Vec::new(),
@@ -421,40 +431,49 @@ impl Index {
         Ok(q)
     }
 
-    /// Distinct term ids of a query that occur in the index. Fails if the query has no
-    /// searchable term at all, or too many distinct ones (known or not).
-    pub(crate) fn query_terms(&self, query: &str) -> Result<Vec<u32>, SearchError> {
-        let mut known: Vec<u32> = Vec::new();
-        let mut unknown: Vec<String> = Vec::new();
-        let mut note = |id: Option<u32>, term: &str| match id {
-            Some(id) if !known.contains(&id) => known.push(id),
-            None if !unknown.iter().any(|u| u == term) => unknown.push(term.to_owned()),
-            _ => {}
-        };
-        let vocab = &self.vocab;
-        self.tokenizer.for_each_token(query, |tok| match tok {
-            Token::Word(w) => match vocab.word_terms.get(w) {
-                Some(Some(id)) => note(Some(*id), w),
-                Some(None) => {}
-                None => {
-                    if let Some(stem) = self.tokenizer.word_term(w) {
-                        note(vocab.terms.get(stem.as_ref()).copied(), &stem);
-                    }
-                }
-            },
-            Token::Ident(i) => note(vocab.terms.get(i).copied(), i),
+    /// Distinct terms of a query that occur in the index, with their weights: 1 for the
+    /// query's own terms, [`Bm25Config::expansion_weight`] for thesaurus expansions. Fails if
+    /// the query has no searchable term at all, or too many distinct ones (known or not).
+    pub(crate) fn query_terms(&self, query: &str) -> Result<Vec<(u32, f32)>, SearchError> {
+        let mut own: Vec<String> = Vec::new();
+        self.tokenizer.for_each_token(query, |tok| {
+            let term = match tok {
+                Token::Word(w) => self.tokenizer.word_term(w).map(|t| t.into_owned()),
+                Token::Ident(i) => Some(i.to_owned()),
+            };
+            if let Some(t) = term.filter(|t| !own.contains(t)) {
+                own.push(t);
+            }
         });
-        let count = known.len() + unknown.len();
-        if count == 0 {
+        if own.is_empty() {
             return Err(SearchError::NoSearchableTerms);
         }
-        if count > MAX_QUERY_TERMS {
+        if own.len() > MAX_QUERY_TERMS {
             return Err(SearchError::TooManyTerms {
-                count,
+                count: own.len(),
                 limit: MAX_QUERY_TERMS,
             });
         }
-        Ok(known)
+        let mut weighted: Vec<(u32, f32)> = Vec::new();
+        let mut put = |term: &str, w: f32| {
+            if let Some(&id) = self.vocab.terms.get(term) {
+                match weighted.iter_mut().find(|(i, _)| *i == id) {
+                    Some(slot) => slot.1 = slot.1.max(w),
+                    None => weighted.push((id, w)),
+                }
+            }
+        };
+        for t in &own {
+            put(t, 1.0);
+        }
+        if self.expansion_weight > 0.0 {
+            for t in &own {
+                for e in self.thesaurus.expand(t) {
+                    put(e, self.expansion_weight);
+                }
+            }
+        }
+        Ok(weighted)
     }
 
     /// Ranks tools for a natural-language query by BM25F; returns at most `top` hits
@@ -482,7 +501,7 @@ impl Index {
             c0[f] = 1.0 - self.fields[f].b;
             c1[f] = self.fields[f].b / avg[f];
         }
-        for term in terms {
+        for (term, weight) in terms {
             let Some(list) = self.postings.get(term as usize) else {
                 continue;
             };
@@ -500,7 +519,7 @@ impl Index {
                             / (c0[f] + c1[f] * f32::from(lens[f]));
                     }
                 }
-                let s = idf * tfn / (self.k1 + tfn);
+                let s = weight * idf * tfn / (self.k1 + tfn);
                 let slot = &mut acc[p.doc as usize];
                 if *slot == 0.0 {
                     touched.push(p.doc);
@@ -571,6 +590,7 @@ impl Index {
         n += self.by_key.capacity() * map_entry(size_of::<Box<str>>(), 4);
         n += self.by_key.keys().map(|k| k.len()).sum::<usize>();
         n += self.scratch.capacity() * size_of::<(u32, u8)>();
+        n += self.thesaurus.heap_bytes();
         n
     }
 }

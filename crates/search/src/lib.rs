@@ -36,6 +36,7 @@ pub mod hybrid;
 mod index;
 pub mod limits;
 mod regex_mode;
+mod thesaurus;
 mod tokenize;
 mod tool;
 

@@ -312,3 +312,35 @@ mod props {
         }
     }
 }
+
+#[test]
+fn thesaurus_bridges_user_words_to_tool_words() {
+    let idx = sample();
+    // "folder" never occurs in the sample; "directory" does.
+    assert_eq!(
+        idx.search("folder", 1).expect("search")[0].name,
+        "list_directory"
+    );
+}
+
+#[test]
+fn literal_match_outweighs_expansion() {
+    let mut idx = Index::new();
+    idx.add(tool("s", "list_folders", "Folders")).expect("add");
+    idx.add(tool("s", "list_directories", "Directories"))
+        .expect("add");
+    let hits = idx.search("folder", 2).expect("search");
+    assert_eq!(names(&hits), ["list_folders", "list_directories"]);
+    assert!(hits[0].score > hits[1].score);
+}
+
+#[test]
+fn expansion_weight_zero_turns_the_thesaurus_off() {
+    let mut idx = Index::with_config(Bm25Config {
+        expansion_weight: 0.0,
+        ..Bm25Config::default()
+    });
+    idx.add(tool("fs", "list_directory", "List a directory"))
+        .expect("add");
+    assert!(idx.search("folder", 1).expect("search").is_empty());
+}
