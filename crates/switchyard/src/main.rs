@@ -18,12 +18,15 @@ struct Cli {
 enum Command {
     /// Feed JSON to the incremental tool-input parser in chunks; print its events.
     JsonStream(cmd::json_stream::Args),
+    /// Rank the tools of a catalog file for a query (BM25F, regex or hybrid).
+    Search(cmd::search::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::JsonStream(args) => cmd::json_stream::run(args),
+        Command::Search(args) => cmd::search::run(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

@@ -1,0 +1,468 @@
+//! Black-box tests of `switchyard search`, run through the binary.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
+
+/// The real evaluation catalog: 37 MCP servers, 601 tools.
+fn real_catalog() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../eval/catalog.json")
+}
+
+fn search(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("search")
+        .args(args)
+        .output()
+        .expect("switchyard runs")
+}
+
+fn stdout_json(out: &Output) -> Vec<Value> {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout)
+        .expect("JSON output")
+        .as_array()
+        .expect("a JSON array")
+        .clone()
+}
+
+fn names(results: &[Value]) -> Vec<String> {
+    results
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["server"].as_str().unwrap_or(""),
+                r["name"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A catalog file in a fresh temporary directory.
+fn temp_catalog(name: &str, catalog: &Value) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "switchyard-search-test-{}-{name}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("catalog.json");
+    std::fs::write(&path, catalog.to_string()).expect("write catalog");
+    path
+}
+
+fn small_catalog(name: &str) -> PathBuf {
+    temp_catalog(
+        name,
+        &json!({"servers": [
+            {"name": "weather", "tools": [
+                {"name": "get_forecast", "description": "Weather forecast for a city",
+                 "inputSchema": {"type": "object", "properties": {"city": {"type": "string"}}}}]},
+            {"name": "files", "tools": [
+                {"name": "read_file", "description": "Read a file from disk"},
+                {"name": "查找文件", "description": "按名称查找文件"}]}
+        ]}),
+    )
+}
+
+#[test]
+fn json_output_is_a_ranked_list_of_server_name_score() {
+    let cat = small_catalog("json");
+    let out = search(&[
+        "will it rain tomorrow in the city",
+        "--catalog",
+        cat.to_str().expect("utf8"),
+        "--output",
+        "json",
+    ]);
+    let results = stdout_json(&out);
+    assert_eq!(names(&results), ["weather/get_forecast"]);
+    let keys: Vec<&str> = results[0]
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys.len(), 3);
+    assert!(results[0]["score"].as_f64().expect("numeric score") > 0.0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.find("\"server\"") < text.find("\"name\"")
+            && text.find("\"name\"") < text.find("\"score\"")
+    );
+}
+
+#[test]
+fn finds_screenshot_tools_in_the_real_catalog() {
+    let out = search(&[
+        "take a screenshot of the current web page",
+        "--catalog",
+        real_catalog().to_str().expect("utf8"),
+        "--output",
+        "json",
+    ]);
+    let results = stdout_json(&out);
+    assert_eq!(results.len(), 5, "--top defaults to 5");
+    let found = names(&results);
+    assert!(
+        found.iter().any(|n| [
+            "playwright/browser_take_screenshot",
+            "puppeteer/puppeteer_screenshot",
+            "chrome-devtools/take_screenshot"
+        ]
+        .contains(&n.as_str())),
+        "{found:?}"
+    );
+    let scores: Vec<f64> = results.iter().filter_map(|r| r["score"].as_f64()).collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "ranked best first: {scores:?}"
+    );
+}
+
+#[test]
+fn top_limits_the_number_of_results() {
+    let out = search(&[
+        "file",
+        "--catalog",
+        real_catalog().to_str().expect("utf8"),
+        "--output",
+        "json",
+        "--top",
+        "12",
+    ]);
+    assert_eq!(stdout_json(&out).len(), 12);
+    let out = search(&[
+        "file",
+        "--catalog",
+        real_catalog().to_str().expect("utf8"),
+        "--top",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = search(&[
+        "file",
+        "--catalog",
+        real_catalog().to_str().expect("utf8"),
+        "--top",
+        "101",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn regex_mode_uses_python_syntax_and_is_case_sensitive() {
+    let cat = real_catalog();
+    let cat = cat.to_str().expect("utf8");
+    let out = search(&[
+        "^git_diff",
+        "--mode",
+        "regex",
+        "--catalog",
+        cat,
+        "--output",
+        "json",
+        "--top",
+        "10",
+    ]);
+    let mut found = names(&stdout_json(&out));
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "git/git_diff",
+            "git/git_diff_staged",
+            "git/git_diff_unstaged"
+        ]
+    );
+    let out = search(&[
+        "^GIT_DIFF",
+        "--mode",
+        "regex",
+        "--catalog",
+        cat,
+        "--output",
+        "json",
+    ]);
+    assert!(stdout_json(&out).is_empty());
+    let out = search(&[
+        "(?i)^GIT_DIFF",
+        "--mode",
+        "regex",
+        "--catalog",
+        cat,
+        "--output",
+        "json",
+    ]);
+    assert_eq!(stdout_json(&out).len(), 3);
+}
+
+#[test]
+fn text_output_has_one_line_per_result() {
+    let cat = small_catalog("text");
+    let out = search(&["read a file", "--catalog", cat.to_str().expect("utf8")]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].ends_with("files/read_file"));
+}
+
+#[test]
+fn empty_query_is_a_clear_error() {
+    let cat = small_catalog("empty");
+    for q in ["", "   "] {
+        let out = search(&[q, "--catalog", cat.to_str().expect("utf8")]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains("query is empty"), "{}", stderr(&out));
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn huge_query_is_a_clear_error() {
+    let cat = small_catalog("huge");
+    let q = "weather ".repeat(1000);
+    let out = search(&[&q, "--catalog", cat.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("longer than the limit of 4096 bytes"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn query_without_words_is_a_clear_error() {
+    let cat = small_catalog("symbols");
+    let out = search(&["?!… 🚀", "--catalog", cat.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no searchable words"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn non_latin_queries_search_and_succeed() {
+    let cat = small_catalog("cjk");
+    let out = search(&[
+        "查找文件",
+        "--catalog",
+        cat.to_str().expect("utf8"),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(names(&stdout_json(&out))[0], "files/查找文件");
+    // No tool shares a word with this query: success, empty list.
+    let out = search(&[
+        "Прогноз погоды",
+        "--catalog",
+        cat.to_str().expect("utf8"),
+        "--output",
+        "json",
+    ]);
+    assert!(stdout_json(&out).is_empty());
+}
+
+#[test]
+fn invalid_regex_is_a_clear_error() {
+    let cat = small_catalog("badregex");
+    let cat = cat.to_str().expect("utf8");
+    let out = search(&["(unclosed", "--mode", "regex", "--catalog", cat]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("invalid pattern"), "{}", stderr(&out));
+    let out = search(&["foo(?=bar)", "--mode", "regex", "--catalog", cat]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("lookaround"), "{}", stderr(&out));
+}
+
+#[test]
+fn oversized_regex_is_a_clear_error() {
+    let cat = small_catalog("longregex");
+    let p = "a".repeat(201);
+    let out = search(&[
+        &p,
+        "--mode",
+        "regex",
+        "--catalog",
+        cat.to_str().expect("utf8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("201 characters, longer than the limit of 200"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn missing_or_invalid_catalog_is_a_clear_error() {
+    let out = search(&["x", "--catalog", "/nonexistent/catalog.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot open catalog /nonexistent/catalog.json"),
+        "{}",
+        stderr(&out)
+    );
+    let bad = temp_catalog(
+        "invalid",
+        &json!({"servers": [{"name": "s", "tools": [{"description": "no name"}]}]}),
+    );
+    let out = search(&["x", "--catalog", bad.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("server `s`, tool #0"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn max_catalog_bytes_rejects_oversized_catalog_files() {
+    let dir = std::env::temp_dir().join(format!(
+        "switchyard-search-test-{}-bigcat",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("catalog.json");
+    // One byte past the 64 MiB limit; a sparse file, so this costs no disk.
+    std::fs::File::create(&path)
+        .and_then(|f| f.set_len(64 * 1024 * 1024 + 1))
+        .expect("sparse file");
+    let out = search(&["x", "--catalog", path.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("larger than 67108864 bytes"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn hybrid_without_an_endpoint_is_a_clear_error() {
+    let cat = small_catalog("hybrid-none");
+    let out = Command::new(BIN)
+        .args([
+            "search",
+            "weather",
+            "--mode",
+            "hybrid",
+            "--catalog",
+            cat.to_str().expect("utf8"),
+        ])
+        .env_remove("SWITCHYARD_EMBEDDINGS_URL")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--embeddings-url"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Serves `/v1/embeddings` on 127.0.0.1 for `requests` requests: each input is embedded as
+/// [1, 0] if it mentions rain or weather, else [0, 1]. Returns the URL.
+fn fake_embeddings_server(requests: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).expect("body");
+            let req: Value = serde_json::from_slice(&body).expect("JSON request");
+            let data: Vec<Value> = req["input"]
+                .as_array()
+                .expect("input array")
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let t = t.as_str().unwrap_or("").to_lowercase();
+                    let v = if t.contains("rain") || t.contains("weather") {
+                        [1.0, 0.0]
+                    } else {
+                        [0.0, 1.0]
+                    };
+                    json!({"object": "embedding", "index": i, "embedding": v})
+                })
+                .collect();
+            let resp = json!({"object": "list", "data": data, "model": req["model"]}).to_string();
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{resp}", resp.len());
+        }
+    });
+    format!("http://{addr}/v1/embeddings")
+}
+
+#[test]
+fn hybrid_fuses_bm25_with_embeddings_from_the_endpoint() {
+    let cat = small_catalog("hybrid");
+    // One request embeds the catalog's three tools, one the query.
+    let url = fake_embeddings_server(2);
+    // "rain" shares no word with any tool; only the embeddings can find the forecast.
+    let out = search(&[
+        "rain",
+        "--mode",
+        "hybrid",
+        "--catalog",
+        cat.to_str().expect("utf8"),
+        "--output",
+        "json",
+        "--embeddings-url",
+        &url,
+        "--embeddings-model",
+        "fake",
+    ]);
+    let results = stdout_json(&out);
+    assert_eq!(names(&results)[0], "weather/get_forecast");
+}
+
+#[test]
+fn hybrid_with_an_unreachable_endpoint_fails_with_the_reason() {
+    let cat = small_catalog("hybrid-down");
+    // Bind then drop: nothing listens on this loopback port any more.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/v1/embeddings");
+    let out = search(&[
+        "weather",
+        "--mode",
+        "hybrid",
+        "--catalog",
+        cat.to_str().expect("utf8"),
+        "--embeddings-url",
+        &url,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("embedding"), "{}", stderr(&out));
+}
