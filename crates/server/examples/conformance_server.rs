@@ -69,7 +69,7 @@ fn sampling(text: &str, max_tokens: u64) -> CreateMessageParams {
     CreateMessageParams {
         messages: vec![SamplingMessage {
             role: Role::User,
-            content: SamplingContent::One(ContentBlock::text(text)),
+            content: SamplingContent::One(Box::new(ContentBlock::text(text))),
             meta: None,
         }],
         model_preferences: None,
@@ -87,7 +87,7 @@ fn sampling(text: &str, max_tokens: u64) -> CreateMessageParams {
 
 fn sampled_text(r: &CreateMessageResult) -> String {
     let block = match &r.content {
-        SamplingContent::One(b) => Some(b),
+        SamplingContent::One(b) => Some(&**b),
         SamplingContent::Many(v) => v.first(),
     };
     match block {
@@ -339,6 +339,25 @@ fn build(server_slot: Arc<OnceLock<Server>>) -> Server {
             },
         ))
         .tool(json2020)
+        .tool(
+            ToolDef::dynamic(
+                Tool {
+                    name: "test_custom_header".into(),
+                    description: Some("Echoes a parameter that is mirrored into the Mcp-Param-Region header".into()),
+                    input_schema: obj(json!({
+                        "type": "object",
+                        "properties": {"region": {"type": "string", "description": "Region to use", "x-mcp-header": "Region"}},
+                        "required": ["region"]
+                    })),
+                    ..Tool::default()
+                },
+                |args, _| async move {
+                    let region = args.get("region").and_then(Value::as_str).unwrap_or_default().to_owned();
+                    Ok(CallToolResult::text(format!("region={region}")))
+                },
+            )
+            .expect("the fixture schema is valid"),
+        )
         .tool(ToolDef::new(
             "test_reconnection",
             "Closes its SSE stream mid-call; the result arrives after the client resumes",

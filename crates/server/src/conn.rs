@@ -12,7 +12,7 @@ use switchyard_protocol::jsonrpc::{self, ErrorObject, Message, RequestId};
 use switchyard_protocol::types::{
     methods, ClientCapabilities, InitializeParams, LoggingLevel, ProgressToken, SetLevelParams,
 };
-use switchyard_protocol::{meta, ErrorCode, ProtocolVersion};
+use switchyard_protocol::{ErrorCode, ProtocolVersion};
 use tokio::sync::mpsc;
 
 use crate::context::{CancelToken, CtxInner, MrtrState, PeerRequester, PendingRequests};
@@ -101,8 +101,8 @@ impl Conn {
         };
         match msg {
             Message::Request(r) => self.request(r),
-            Message::Notification(n) => match n.method.as_str() {
-                methods::NOTIFICATION_CANCELLED => {
+            Message::Notification(n) => {
+                if n.method == methods::NOTIFICATION_CANCELLED {
                     #[derive(Deserialize)]
                     struct P {
                         #[serde(rename = "requestId")]
@@ -123,8 +123,7 @@ impl Conn {
                         }
                     }
                 }
-                _ => {}
-            },
+            }
             Message::Response(r) => {
                 let v = serde_json::from_str::<Value>(r.result.get()).unwrap_or(Value::Null);
                 self.peer.answer(&r.id, Ok(v));
@@ -276,19 +275,3 @@ impl Conn {
         }
     }
 }
-
-/// Whether `meta` keys this module reads are spelled as the protocol crate defines them.
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn meta_keys_match_protocol_constants() {
-        assert_eq!(
-            switchyard_protocol::meta::PROTOCOL_VERSION,
-            "io.modelcontextprotocol/protocolVersion"
-        );
-        assert_eq!(switchyard_protocol::meta::PROGRESS_TOKEN, "progressToken");
-    }
-}
-
-#[allow(unused_imports)]
-use meta as _;

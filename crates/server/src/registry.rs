@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-/// Something with a name that lists are keyed by.
+/// Something with a key (name or URI) that lists are keyed by.
 pub(crate) trait Named {
-    fn name(&self) -> &str;
+    fn key(&self) -> &str;
 }
 
 /// An immutable, ordered set of handlers.
@@ -20,7 +20,7 @@ impl<T: Named> Set<T> {
         let index = items
             .iter()
             .enumerate()
-            .map(|(i, t)| (t.name().to_owned(), i))
+            .map(|(i, t)| (t.key().to_owned(), i))
             .collect();
         Self { items, index }
     }
@@ -54,7 +54,7 @@ impl<T: Named + Clone> Registry<T> {
     pub(crate) fn upsert(&self, item: T) {
         let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
         let mut items = cur.items.clone();
-        match items.iter().position(|t| t.name() == item.name()) {
+        match items.iter().position(|t| t.key() == item.key()) {
             Some(i) => items[i] = item,
             None => items.push(item),
         }
@@ -68,7 +68,7 @@ impl<T: Named + Clone> Registry<T> {
         let items: Vec<T> = cur
             .items
             .iter()
-            .filter(|t| t.name() != name)
+            .filter(|t| t.key() != name)
             .cloned()
             .collect();
         let removed = items.len() != before;
@@ -81,7 +81,7 @@ impl<T: Named + Clone> Registry<T> {
 fn dedup<T: Named>(items: Vec<T>) -> Vec<T> {
     let mut out: Vec<T> = Vec::with_capacity(items.len());
     for it in items {
-        if let Some(i) = out.iter().position(|t| t.name() == it.name()) {
+        if let Some(i) = out.iter().position(|t| t.key() == it.key()) {
             out[i] = it;
         } else {
             out.push(it);
@@ -91,25 +91,25 @@ fn dedup<T: Named>(items: Vec<T>) -> Vec<T> {
 }
 
 impl Named for crate::ToolDef {
-    fn name(&self) -> &str {
+    fn key(&self) -> &str {
         &self.tool.name
     }
 }
 
 impl Named for crate::PromptDef {
-    fn name(&self) -> &str {
+    fn key(&self) -> &str {
         &self.prompt.name
     }
 }
 
 impl Named for crate::ResourceDef {
-    fn name(&self) -> &str {
+    fn key(&self) -> &str {
         &self.resource.uri
     }
 }
 
 impl Named for crate::TemplateDef {
-    fn name(&self) -> &str {
+    fn key(&self) -> &str {
         &self.template.uri_template
     }
 }

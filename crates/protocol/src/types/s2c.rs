@@ -23,7 +23,7 @@ pub struct SamplingMessage {
 #[serde(untagged)]
 pub enum SamplingContent {
     /// A single block.
-    One(ContentBlock),
+    One(Box<ContentBlock>),
     /// Several blocks.
     Many(Vec<ContentBlock>),
 }

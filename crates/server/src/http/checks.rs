@@ -60,7 +60,7 @@ impl OriginPolicy {
             if let Some(host) = headers.get(header::HOST) {
                 let host = host.to_str().map_err(|_| "invalid Host header")?;
                 let name = host_without_port(host).to_ascii_lowercase();
-                if !self.allowed_hosts.iter().any(|h| *h == name) {
+                if !self.allowed_hosts.contains(&name) {
                     return Err("Host not allowed");
                 }
             }

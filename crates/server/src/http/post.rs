@@ -138,6 +138,8 @@ fn is_modern(headers: &HeaderMap, params: Option<&RawValue>) -> bool {
     params.is_some_and(|p| p.get().contains(meta::PROTOCOL_VERSION))
 }
 
+// The error is a ready response; boxing it would only move the allocation to the rare path.
+#[allow(clippy::result_large_err)]
 fn session_of(
     svc: &McpService,
     headers: &HeaderMap,
