@@ -82,6 +82,33 @@ impl<'a> Snapshot<'a> {
         s
     }
 
+    /// The snapshot as an owned JSON string without the whitespace between
+    /// tokens (so it fits on one line).
+    #[must_use]
+    pub fn to_compact_json(&self) -> String {
+        let mut out = Vec::with_capacity(self.body.len() + self.closers.len() + 1);
+        let (mut in_string, mut escaped) = (false, false);
+        for &b in self.body {
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                }
+            } else if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                continue;
+            } else if b == b'"' {
+                in_string = true;
+            }
+            out.push(b);
+        }
+        let mut s = String::from_utf8_lossy(&out).into_owned();
+        s.push_str(&self.closing());
+        s
+    }
+
     /// Length of the rendered JSON in bytes.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -119,5 +146,21 @@ mod tests {
         assert_eq!(v.to_string(), v.to_json());
         assert_eq!(v.len(), v.to_json().len());
         assert!(SnapWriter::default().view().is_none());
+    }
+
+    #[test]
+    fn compact_form_drops_whitespace_between_tokens_only() {
+        let raw = b"{\n  \"a b\": [1, \"x \\\" \\n y\"],\n  \"c\": \"p q";
+        let w = SnapWriter {
+            raw: raw.to_vec(),
+            cut: raw.len(),
+            closers: vec![b'}'],
+            in_string: true,
+        };
+        let v = w.view().expect("cut is past the start");
+        assert_eq!(
+            v.to_compact_json(),
+            "{\"a b\":[1,\"x \\\" \\n y\"],\"c\":\"p q\"}"
+        );
     }
 }

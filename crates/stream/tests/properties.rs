@@ -274,6 +274,10 @@ proptest! {
                 Err(e) => return Err(TestCaseError::fail(format!("{snap:?} is not JSON: {e}"))),
             };
             prop_assert!(is_partial_of(&v, &full), "{:?} vs {:?}", snap, full);
+            let compact = parser.snapshot().map(|s| s.to_compact_json()).unwrap_or_default();
+            let reparsed = serde_json::from_str::<Value>(&compact).ok();
+            prop_assert_eq!(reparsed.as_ref(), Some(&v));
+            prop_assert!(!compact.contains('\n'));
             if let Some(p) = &prev {
                 prop_assert!(is_partial_of(p, &v), "not monotonic: {:?} then {:?}", p, v);
             }

@@ -117,6 +117,21 @@ fn snapshot_prints_the_partial_value_after_each_chunk() {
 }
 
 #[test]
+fn pretty_printed_input_still_gives_one_json_object_per_line() {
+    let pretty = "{\n  \"a\": [\n    1,\n    \"x\"\n  ],\n  \"b\": {\n    \"c\": tr";
+    let out = run(&["--chunk", "4", "--snapshot"], pretty.as_bytes());
+    assert_eq!(out.status.code(), Some(3));
+    let lines = lines(&out);
+    let last_snapshot = lines
+        .iter()
+        .rev()
+        .find_map(|l| l.get("snapshot"))
+        .expect("snapshot lines");
+    assert_eq!(last_snapshot, &json!({"a": [1, "x"], "b": {}}));
+    assert_eq!(lines.last().map(|l| &l["partial"]), Some(last_snapshot));
+}
+
+#[test]
 fn invalid_input_exits_non_zero_with_the_byte_offset() {
     let out = run(&["--chunk", "2"], br#"{"a": 1 "b": 2}"#);
     assert_eq!(out.status.code(), Some(1));

@@ -75,7 +75,7 @@ fn stream(mut input: impl Read, mut out: impl Write, args: &Args) -> anyhow::Res
         if args.snapshot {
             let partial = parser
                 .snapshot()
-                .map_or_else(|| "null".to_owned(), |s| s.to_json());
+                .map_or_else(|| "null".to_owned(), |s| s.to_compact_json());
             writeln!(
                 out,
                 "{{\"snapshot\":{partial},\"offset\":{}}}",
@@ -85,6 +85,9 @@ fn stream(mut input: impl Read, mut out: impl Write, args: &Args) -> anyhow::Res
         out.flush()?;
     }
     let offset = parser.offset();
+    // Taken before `finish`, which consumes the parser; if the input is
+    // truncated this is the partial value `finish` reports.
+    let partial = parser.snapshot().map(|s| s.to_compact_json());
     let done = parser.finish(|e, p| event_line(&mut line, e, p));
     out.write_all(line.as_bytes())?;
     let code = match done {
@@ -93,7 +96,7 @@ fn stream(mut input: impl Read, mut out: impl Write, args: &Args) -> anyhow::Res
             ExitCode::SUCCESS
         }
         Ok(Completion::Truncated(t)) => {
-            let partial = t.partial.as_deref().unwrap_or("null");
+            let partial = partial.as_deref().unwrap_or("null");
             let incomplete = serde_json::to_string(&t.incomplete)?;
             writeln!(
                 out,
@@ -191,8 +194,8 @@ mod tests {
         assert_eq!(
             snaps,
             [
-                r#"{"snapshot":{"a": "x"},"offset":8}"#,
-                r#"{"snapshot":{"a": "xyz"},"offset":12}"#
+                r#"{"snapshot":{"a":"x"},"offset":8}"#,
+                r#"{"snapshot":{"a":"xyz"},"offset":12}"#
             ]
         );
     }
