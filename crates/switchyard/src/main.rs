@@ -1,6 +1,7 @@
 //! The `switchyard` command: serve MCP endpoints, and the client-side tools that go with them.
 
 mod cmd;
+mod demo;
 
 use std::process::ExitCode;
 
@@ -16,6 +17,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve an MCP endpoint (the built-in demo server for now) over Streamable HTTP or stdio.
+    Serve(cmd::serve::Args),
     /// Feed JSON to the incremental tool-input parser in chunks; print its events.
     JsonStream(cmd::json_stream::Args),
     /// Rank the tools of a catalog file for a query (BM25F, regex or hybrid).
@@ -25,6 +28,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => cmd::serve::run(args),
         Command::JsonStream(args) => cmd::json_stream::run(args),
         Command::Search(args) => cmd::search::run(args),
     };

@@ -2,3 +2,4 @@
 
 pub(crate) mod json_stream;
 pub(crate) mod search;
+pub(crate) mod serve;
