@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite: what the README's test command runs and what CI runs.
+#
+# 1. formatting and lints        cargo fmt --check, cargo clippy -D warnings
+# 2. Rust tests                  cargo test --workspace (unit, property, black-box)
+# 3. conformance (server)        the official MCP suite, both revisions, no expected failures
+# 4. interop                     official TypeScript and Python clients against the example server
+#
+# Services: tests that need PostgreSQL or Redis read DATABASE_URL / REDIS_URL and say clearly
+# when they are skipped because those are unset.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+failures=()
+step() {
+    local name="$1"; shift
+    echo
+    echo "=== $name"
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+    fi
+}
+
+step "cargo fmt --check" cargo fmt --all -- --check
+step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
+step "cargo test --workspace" cargo test --workspace
+step "conformance: server (2025-11-25, 2026-07-28)" bash scripts/conformance-server.sh
+if [ -x tests/interop/run.sh ] || [ -f tests/interop/run.sh ]; then
+    step "interop: TypeScript and Python clients" bash tests/interop/run.sh
+fi
+
+echo
+if [ "$failed" -gt 0 ]; then
+    printf 'failed step: %s\n' "${failures[@]}"
+fi
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
