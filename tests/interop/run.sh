@@ -73,6 +73,8 @@ if [[ "${1:-}" == "--clients" ]]; then
 fi
 
 # --- setup: what a fresh machine lacks ------------------------------------------------------
+# A setup step that fails is one failed check, so the closing line is printed all the same.
+trap 'rc=$?; echo "FAIL interop setup: line $LINENO exited with status $rc"; echo "0 passed, 1 failed"; exit 1' ERR
 if [[ ! -x "$node" || ! -f "$interop/node_modules/.package-lock.json" ||
     "$interop/package-lock.json" -nt "$interop/node_modules/.package-lock.json" ]]; then
     echo "interop: npm ci in tools/interop"
@@ -92,6 +94,8 @@ for line in mcp1 mcp2; do
 done
 echo "interop: cargo build --release -p switchyard-server --example conformance_server"
 (cd "$root" && cargo build --quiet --release -p switchyard-server --example conformance_server)
+
+trap - ERR
 
 # --- the clients, under one overall limit ---------------------------------------------------
 work="$(mktemp -d)"
