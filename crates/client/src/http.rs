@@ -1,0 +1,1060 @@
+//! Streamable HTTP, both eras: stateless 2026-07-28 requests with per-request `_meta` and
+//! input-required retries; legacy sessions with SSE, server-to-client requests, resumption and
+//! re-initialisation; and fallback to the 2024-11-05 HTTP+SSE transport.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use base64::Engine as _;
+use futures_util::StreamExt;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::{json, Map, Value};
+use switchyard_protocol::jsonrpc::{self, Message, RequestId};
+use switchyard_protocol::types::methods;
+use switchyard_protocol::{meta, ErrorCode, ProtocolVersion};
+
+use crate::conn::{deliver_progress, MsgConn};
+use crate::handler::dispatch;
+use crate::sse::Decoder;
+use crate::{ClientError, ClientOptions, ProtocolPreference, RequestOptions};
+
+/// Most MRTR rounds one request may take before the client gives up.
+pub const MAX_INPUT_ROUNDS: usize = 16;
+/// Most SSE resumptions of one request.
+pub const MAX_RESUMES: usize = 5;
+/// Largest JSON response body accepted.
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Clone, Debug)]
+pub(crate) enum Era {
+    Modern {
+        version: String,
+    },
+    Legacy {
+        version: Option<String>,
+        session: Option<String>,
+    },
+    LegacySse,
+}
+
+pub(crate) struct HttpInner {
+    http: reqwest::Client,
+    url: String,
+    opts: ClientOptions,
+    era: RwLock<Era>,
+    next_id: AtomicI64,
+    token: Mutex<Option<String>>,
+    tool_schemas: Mutex<HashMap<String, Value>>,
+    sse_conn: Mutex<Option<Arc<MsgConn>>>,
+    pub(crate) server_info: Mutex<Option<Value>>,
+    get_stream: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// A connection to one MCP server over HTTP.
+#[derive(Clone)]
+pub struct HttpClient {
+    pub(crate) inner: Arc<HttpInner>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("url", &self.inner.url)
+            .field(
+                "era",
+                &*self.inner.era.read().unwrap_or_else(|p| p.into_inner()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+fn header_value(v: &str) -> String {
+    let unsafe_chars = v.bytes().any(|b| !(0x20..0x7f).contains(&b));
+    let looks_encoded = v.starts_with("=?base64?") && v.ends_with("?=");
+    if unsafe_chars || v.starts_with(' ') || v.ends_with(' ') || looks_encoded {
+        format!(
+            "=?base64?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(v.as_bytes())
+        )
+    } else {
+        v.to_owned()
+    }
+}
+
+/// Whether a header name is an RFC 9110 token.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Checks a tool's `x-mcp-header` annotations (2026-07-28): a tool with an invalid one must not
+/// be used.
+pub fn tool_headers_valid(tool: &Value) -> bool {
+    let Some(props) = tool
+        .get("inputSchema")
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+    else {
+        return true;
+    };
+    let mut seen = std::collections::HashSet::new();
+    for schema in props.values() {
+        let Some(h) = schema.get("x-mcp-header") else {
+            continue;
+        };
+        let Some(h) = h.as_str() else { return false };
+        if !is_token(h) || !seen.insert(h.to_ascii_lowercase()) {
+            return false;
+        }
+        match schema.get("type").and_then(Value::as_str) {
+            Some("string" | "integer" | "boolean") => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+impl HttpClient {
+    /// Connects to `url`: era detection (or the forced era), handshake, optional GET stream.
+    pub async fn connect(url: &str, opts: ClientOptions) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| ClientError::Connect(e.to_string()))?;
+        let era = match &opts.protocol {
+            ProtocolPreference::Legacy(v) => Era::Legacy {
+                version: Some(v.clone()),
+                session: None,
+            },
+            _ => Era::Modern {
+                version: ProtocolVersion::LATEST.as_str().to_owned(),
+            },
+        };
+        let c = Self {
+            inner: Arc::new(HttpInner {
+                http,
+                url: url.to_owned(),
+                opts,
+                era: RwLock::new(era),
+                next_id: AtomicI64::new(1),
+                token: Mutex::new(None),
+                tool_schemas: Mutex::new(HashMap::new()),
+                sse_conn: Mutex::new(None),
+                server_info: Mutex::new(None),
+                get_stream: Mutex::new(None),
+            }),
+        };
+        if let Some(a) = &c.inner.opts.auth {
+            if let Some(t) = a.token(url).await {
+                c.set_token(Some(t));
+            }
+        }
+        match c.inner.opts.protocol.clone() {
+            ProtocolPreference::Modern => Ok(c),
+            ProtocolPreference::Legacy(v) => {
+                c.initialize(&v).await?;
+                Ok(c)
+            }
+            ProtocolPreference::Auto => {
+                match c
+                    .request("server/discover", None, &RequestOptions::default())
+                    .await
+                {
+                    Ok(r) => {
+                        *c.inner
+                            .server_info
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner()) = Some(r);
+                        return Ok(c);
+                    }
+                    Err(e @ (ClientError::Unauthorized { .. } | ClientError::Auth(_))) => {
+                        return Err(e)
+                    }
+                    Err(ClientError::Transport(e)) => return Err(ClientError::Connect(e)),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "no 2026-07-28 answer; trying initialize")
+                    }
+                }
+                c.set_era(Era::Legacy {
+                    version: None,
+                    session: None,
+                });
+                match c.initialize(ProtocolVersion::LATEST_LEGACY.as_str()).await {
+                    Ok(()) => Ok(c),
+                    Err(ClientError::Http {
+                        status: 400 | 404 | 405,
+                        ..
+                    })
+                    | Err(ClientError::Rpc(_)) => {
+                        c.connect_legacy_sse().await?;
+                        Ok(c)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    fn era(&self) -> Era {
+        self.inner
+            .era
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn set_era(&self, e: Era) {
+        *self.inner.era.write().unwrap_or_else(|p| p.into_inner()) = e;
+    }
+
+    fn set_token(&self, t: Option<String>) {
+        *self.inner.token.lock().unwrap_or_else(|p| p.into_inner()) = t;
+    }
+
+    /// The negotiated protocol version.
+    pub fn protocol_version(&self) -> String {
+        match self.era() {
+            Era::Modern { version } => version,
+            Era::Legacy { version, .. } => version.unwrap_or_default(),
+            Era::LegacySse => ProtocolVersion::V2024_11_05.as_str().to_owned(),
+        }
+    }
+
+    /// The legacy session id, if any.
+    pub fn session_id(&self) -> Option<String> {
+        match self.era() {
+            Era::Legacy { session, .. } => session,
+            _ => None,
+        }
+    }
+
+    /// Remembers tool input schemas (for `Mcp-Param-*` headers).
+    pub(crate) fn remember_tools(&self, tools: &[Value]) {
+        let mut m = self
+            .inner
+            .tool_schemas
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for t in tools {
+            if let (Some(n), Some(s)) =
+                (t.get("name").and_then(Value::as_str), t.get("inputSchema"))
+            {
+                m.insert(n.to_owned(), s.clone());
+            }
+        }
+    }
+
+    async fn initialize(&self, version: &str) -> Result<(), ClientError> {
+        let params = json!({
+            "protocolVersion": version,
+            "capabilities": self.inner.opts.capabilities,
+            "clientInfo": self.inner.opts.client_info,
+        });
+        let r = self
+            .request(
+                methods::INITIALIZE,
+                Some(params),
+                &RequestOptions::default(),
+            )
+            .await?;
+        let negotiated = r
+            .get("protocolVersion")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                ClientError::Protocol("initialize result has no protocolVersion".into())
+            })?
+            .to_owned();
+        match negotiated.parse::<ProtocolVersion>() {
+            Ok(v) if !v.is_modern() => {}
+            _ => {
+                return Err(ClientError::Protocol(format!(
+                    "server negotiated unsupported version {negotiated}"
+                )))
+            }
+        }
+        {
+            let mut e = self.inner.era.write().unwrap_or_else(|p| p.into_inner());
+            if let Era::Legacy { version, .. } = &mut *e {
+                *version = Some(negotiated);
+            }
+        }
+        *self
+            .inner
+            .server_info
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(r);
+        self.post_message(jsonrpc_notification(methods::INITIALIZED))
+            .await?;
+        if self.inner.opts.open_get_stream {
+            self.open_get_stream().await;
+        }
+        Ok(())
+    }
+
+    fn base_headers(&self, era: &Era, method: &str, params: Option<&Value>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("content-type", HeaderValue::from_static("application/json"));
+        h.insert(
+            "accept",
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        for (k, v) in &self.inner.opts.headers {
+            if let (Ok(k), Ok(v)) = (
+                HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(v),
+            ) {
+                h.insert(k, v);
+            }
+        }
+        if let Some(t) = self
+            .inner
+            .token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_deref()
+        {
+            if let Ok(v) = HeaderValue::from_str(&format!("Bearer {t}")) {
+                h.insert("authorization", v);
+            }
+        }
+        let mut set = |k: &str, v: &str| {
+            if let (Ok(k), Ok(v)) = (
+                HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(v),
+            ) {
+                h.insert(k, v);
+            }
+        };
+        match era {
+            Era::Modern { version } => {
+                set(meta::HEADER_PROTOCOL_VERSION, version);
+                set(meta::HEADER_METHOD, method);
+                let name = match method {
+                    methods::TOOLS_CALL | methods::PROMPTS_GET => {
+                        params.and_then(|p| p.get("name"))
+                    }
+                    methods::RESOURCES_READ => params.and_then(|p| p.get("uri")),
+                    _ => None,
+                };
+                if let Some(n) = name.and_then(Value::as_str) {
+                    set(meta::HEADER_NAME, &header_value(n));
+                }
+                if method == methods::TOOLS_CALL {
+                    for (k, v) in self.param_headers(params) {
+                        set(&k, &v);
+                    }
+                }
+            }
+            Era::Legacy { version, session } => {
+                if method != methods::INITIALIZE {
+                    if let Some(v) = version {
+                        set(meta::HEADER_PROTOCOL_VERSION, v);
+                    }
+                }
+                if let Some(s) = session {
+                    set(meta::HEADER_SESSION_ID, s);
+                }
+            }
+            Era::LegacySse => {}
+        }
+        h
+    }
+
+    fn param_headers(&self, params: Option<&Value>) -> Vec<(String, String)> {
+        let Some(p) = params else { return Vec::new() };
+        let (Some(name), Some(args)) = (p.get("name").and_then(Value::as_str), p.get("arguments"))
+        else {
+            return Vec::new();
+        };
+        let schemas = self
+            .inner
+            .tool_schemas
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let Some(props) = schemas
+            .get(name)
+            .and_then(|s| s.get("properties"))
+            .and_then(Value::as_object)
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (prop, schema) in props {
+            let Some(h) = schema.get("x-mcp-header").and_then(Value::as_str) else {
+                continue;
+            };
+            let v = match args.get(prop) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Bool(b)) => b.to_string(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => continue,
+            };
+            out.push((
+                format!("{}{h}", meta::HEADER_PARAM_PREFIX),
+                header_value(&v),
+            ));
+        }
+        out
+    }
+
+    fn with_meta(
+        &self,
+        era: &Era,
+        params: Option<Value>,
+        progress_token: Option<&str>,
+    ) -> Option<Value> {
+        let modern = matches!(era, Era::Modern { .. });
+        if !modern && progress_token.is_none() {
+            return params;
+        }
+        let mut p = params.unwrap_or_else(|| Value::Object(Map::new()));
+        if let Some(o) = p.as_object_mut() {
+            let m = o
+                .entry("_meta")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(m) = m.as_object_mut() {
+                if let Era::Modern { version } = era {
+                    m.insert(
+                        meta::PROTOCOL_VERSION.into(),
+                        Value::String(version.clone()),
+                    );
+                    m.insert(
+                        meta::CLIENT_CAPABILITIES.into(),
+                        json!(self.inner.opts.capabilities),
+                    );
+                    m.insert(meta::CLIENT_INFO.into(), json!(self.inner.opts.client_info));
+                }
+                if let Some(t) = progress_token {
+                    m.insert(meta::PROGRESS_TOKEN.into(), Value::String(t.to_owned()));
+                }
+            }
+        }
+        Some(p)
+    }
+
+    /// Sends a request and returns its result, handling authorization, input-required rounds,
+    /// SSE, resumption and session expiry.
+    pub async fn request(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        ro: &RequestOptions,
+    ) -> Result<Value, ClientError> {
+        let timeout = ro.timeout.unwrap_or(self.inner.opts.request_timeout);
+        match tokio::time::timeout(timeout, self.request_inner(method, params, ro)).await {
+            Ok(r) => r,
+            Err(_) => Err(ClientError::Timeout(timeout)),
+        }
+    }
+
+    async fn request_inner(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        ro: &RequestOptions,
+    ) -> Result<Value, ClientError> {
+        if matches!(self.era(), Era::LegacySse) {
+            let conn = self
+                .inner
+                .sse_conn
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            let conn = conn.ok_or_else(|| ClientError::Closed("no HTTP+SSE connection".into()))?;
+            return conn.request(method, params, ro.progress.clone()).await;
+        }
+        let mut params = params;
+        let mut auth_tries = 0u32;
+        let mut reinitialized = false;
+        let mut version_retry = false;
+        let mut rounds = 0usize;
+        let mut resent = false;
+        loop {
+            let era = self.era();
+            let id = RequestId::Number(self.inner.next_id.fetch_add(1, Ordering::Relaxed));
+            let token = ro.progress.as_ref().map(|_| format!("p{id}"));
+            let body_params = self.with_meta(&era, params.clone(), token.as_deref());
+            let mut body = Vec::with_capacity(256);
+            jsonrpc::write_request(&mut body, &id, method, body_params.as_ref())
+                .map_err(|e| ClientError::Usage(e.to_string()))?;
+            let headers = self.base_headers(&era, method, params.as_ref());
+            let resp = self
+                .inner
+                .http
+                .post(&self.inner.url)
+                .headers(headers)
+                .body(body)
+                .send()
+                .await?;
+            let status = resp.status().as_u16();
+            if status == 401 || status == 403 {
+                let www = resp
+                    .headers()
+                    .get("www-authenticate")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let insufficient = www
+                    .as_deref()
+                    .is_some_and(|w| w.contains("insufficient_scope"));
+                let Some(auth) = &self.inner.opts.auth else {
+                    return Err(ClientError::Unauthorized {
+                        status,
+                        www_authenticate: www,
+                    });
+                };
+                if (status == 403 && !insufficient) || auth_tries >= 2 {
+                    return Err(ClientError::Unauthorized {
+                        status,
+                        www_authenticate: www,
+                    });
+                }
+                auth_tries += 1;
+                let t = auth
+                    .challenge(&self.inner.url, status, www)
+                    .await
+                    .map_err(ClientError::Auth)?;
+                self.set_token(Some(t));
+                continue;
+            }
+            if status == 404 {
+                if let Era::Legacy {
+                    session: Some(_),
+                    version,
+                } = &era
+                {
+                    if !reinitialized && method != methods::INITIALIZE {
+                        reinitialized = true;
+                        let v = version
+                            .clone()
+                            .unwrap_or_else(|| ProtocolVersion::LATEST_LEGACY.as_str().to_owned());
+                        self.set_era(Era::Legacy {
+                            version: None,
+                            session: None,
+                        });
+                        Box::pin(self.initialize(&v)).await?;
+                        continue;
+                    }
+                }
+            }
+            if method == methods::INITIALIZE {
+                if let Some(sid) = resp
+                    .headers()
+                    .get(meta::HEADER_SESSION_ID)
+                    .and_then(|v| v.to_str().ok())
+                {
+                    let mut e = self.inner.era.write().unwrap_or_else(|p| p.into_inner());
+                    if let Era::Legacy { session, .. } = &mut *e {
+                        *session = Some(sid.to_owned());
+                    }
+                }
+            }
+            let outcome = self.read_response(resp, &id, &era, ro).await;
+            let result = match outcome {
+                Err(ClientError::Rpc(e))
+                    if e.code == ErrorCode::UNSUPPORTED_PROTOCOL_VERSION && !version_retry =>
+                {
+                    version_retry = true;
+                    let supported: Vec<String> = e
+                        .data
+                        .as_ref()
+                        .and_then(|d| d.get("supported"))
+                        .and_then(|s| serde_json::from_value(s.clone()).ok())
+                        .unwrap_or_default();
+                    match supported.iter().find(|v| {
+                        v.parse::<ProtocolVersion>()
+                            .is_ok_and(ProtocolVersion::is_modern)
+                    }) {
+                        Some(v) => {
+                            self.set_era(Era::Modern { version: v.clone() });
+                            continue;
+                        }
+                        None => return Err(ClientError::Rpc(e)),
+                    }
+                }
+                Err(ClientError::Closed(_)) if matches!(era, Era::Modern { .. }) && !resent => {
+                    // A modern stream that broke before the result: re-issue with a new id.
+                    resent = true;
+                    continue;
+                }
+                other => other?,
+            };
+            if matches!(era, Era::Modern { .. })
+                && result.get("resultType").and_then(Value::as_str) == Some("input_required")
+            {
+                rounds += 1;
+                if rounds > MAX_INPUT_ROUNDS {
+                    return Err(ClientError::Protocol(
+                        "too many input-required rounds".into(),
+                    ));
+                }
+                let answers = self.answer_inputs(&result).await;
+                let p = params.get_or_insert_with(|| Value::Object(Map::new()));
+                if let Some(o) = p.as_object_mut() {
+                    o.insert("inputResponses".into(), Value::Object(answers));
+                    match result.get("requestState") {
+                        Some(s @ Value::String(_)) => {
+                            o.insert("requestState".into(), s.clone());
+                        }
+                        _ => {
+                            o.remove("requestState");
+                        }
+                    }
+                }
+                continue;
+            }
+            return Ok(result);
+        }
+    }
+
+    async fn answer_inputs(&self, result: &Value) -> Map<String, Value> {
+        let mut out = Map::new();
+        if let Some(reqs) = result.get("inputRequests").and_then(Value::as_object) {
+            for (k, r) in reqs {
+                let method = r.get("method").and_then(Value::as_str).unwrap_or_default();
+                let params = r.get("params").cloned().unwrap_or(Value::Null);
+                match dispatch(&*self.inner.opts.handler, method, params).await {
+                    Ok(v) => {
+                        out.insert(k.clone(), v);
+                    }
+                    Err(e) => {
+                        tracing::debug!(key = %k, error = %e.message, "input request not answered")
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    async fn read_response(
+        &self,
+        resp: reqwest::Response,
+        id: &RequestId,
+        era: &Era,
+        ro: &RequestOptions,
+    ) -> Result<Value, ClientError> {
+        let status = resp.status().as_u16();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if ct.starts_with("text/event-stream") {
+            return self.read_sse(resp, id, era, ro).await;
+        }
+        let body = read_limited(resp, MAX_RESPONSE_BYTES).await?;
+        if ct.starts_with("application/json") || body.first() == Some(&b'{') {
+            match jsonrpc::parse_message(&body) {
+                Ok(Message::Response(r)) => {
+                    return serde_json::from_str(r.result.get())
+                        .map_err(|e| ClientError::Protocol(e.to_string()))
+                }
+                Ok(Message::Error(e)) => return Err(ClientError::Rpc(e.error)),
+                _ => {}
+            }
+        }
+        Err(ClientError::Http {
+            status,
+            body: String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned(),
+        })
+    }
+
+    async fn read_sse(
+        &self,
+        resp: reqwest::Response,
+        id: &RequestId,
+        era: &Era,
+        ro: &RequestOptions,
+    ) -> Result<Value, ClientError> {
+        let mut dec = Decoder::new();
+        let mut resp = resp;
+        let mut resumes = 0;
+        loop {
+            let mut stream = resp.bytes_stream();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| ClientError::Transport(e.to_string()));
+                let chunk = match chunk {
+                    Ok(c) => c,
+                    Err(_) => break,
+                };
+                let events = dec
+                    .feed(&chunk)
+                    .map_err(|e| ClientError::Protocol(e.to_string()))?;
+                for ev in events {
+                    if ev.data.is_empty() {
+                        continue;
+                    }
+                    if let Some(r) = self
+                        .on_stream_message(ev.data.as_bytes(), Some(id), ro)
+                        .await
+                    {
+                        return r;
+                    }
+                }
+            }
+            // The stream ended without our response.
+            let (Era::Legacy { .. }, Some(last)) = (era, dec.last_event_id.clone()) else {
+                return Err(ClientError::Closed(
+                    "the SSE stream ended before the response".into(),
+                ));
+            };
+            resumes += 1;
+            if resumes > MAX_RESUMES {
+                return Err(ClientError::Closed(
+                    "the SSE stream kept ending before the response".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(dec.retry.unwrap_or(1000).min(30_000))).await;
+            let mut h = self.base_headers(era, "", None);
+            h.insert("accept", HeaderValue::from_static("text/event-stream"));
+            h.remove("content-type");
+            if let Ok(v) = HeaderValue::from_str(&last) {
+                h.insert(meta::HEADER_LAST_EVENT_ID, v);
+            }
+            resp = self
+                .inner
+                .http
+                .get(&self.inner.url)
+                .headers(h)
+                .send()
+                .await?;
+            if !resp.status().is_success() {
+                return Err(ClientError::Http {
+                    status: resp.status().as_u16(),
+                    body: "resuming the SSE stream failed".into(),
+                });
+            }
+        }
+    }
+
+    /// Handles one message from a stream; returns the outcome when it is the awaited response.
+    async fn on_stream_message(
+        &self,
+        data: &[u8],
+        id: Option<&RequestId>,
+        ro: &RequestOptions,
+    ) -> Option<Result<Value, ClientError>> {
+        let msg = jsonrpc::parse_message(data).ok()?;
+        match msg {
+            Message::Response(r) if Some(&r.id) == id => Some(
+                serde_json::from_str(r.result.get())
+                    .map_err(|e| ClientError::Protocol(e.to_string())),
+            ),
+            Message::Error(e) if e.id.as_ref() == id => Some(Err(ClientError::Rpc(e.error))),
+            Message::Notification(n) => {
+                let params: Value = n
+                    .params
+                    .as_deref()
+                    .and_then(|p| serde_json::from_str(p.get()).ok())
+                    .unwrap_or(Value::Null);
+                if n.method == methods::NOTIFICATION_PROGRESS {
+                    if let Some(f) = &ro.progress {
+                        let map = std::sync::Mutex::new(HashMap::from([(
+                            params
+                                .get("progressToken")
+                                .map(|t| match t {
+                                    Value::String(s) => s.clone(),
+                                    other => other.to_string(),
+                                })
+                                .unwrap_or_default(),
+                            f.clone(),
+                        )]));
+                        deliver_progress(&map, &params);
+                    }
+                }
+                self.inner.opts.handler.notification(&n.method, &params);
+                None
+            }
+            Message::Request(r) => {
+                let params: Value = r
+                    .params
+                    .as_deref()
+                    .and_then(|p| serde_json::from_str(p.get()).ok())
+                    .unwrap_or(Value::Null);
+                let answer = dispatch(&*self.inner.opts.handler, &r.method, params).await;
+                let mut buf = Vec::with_capacity(128);
+                match answer {
+                    Ok(v) => {
+                        let _ = jsonrpc::write_response(&mut buf, &r.id, &v);
+                    }
+                    Err(e) => jsonrpc::write_error(&mut buf, Some(&r.id), &e),
+                }
+                if let Err(e) = self.post_message(buf).await {
+                    tracing::warn!(error = %e, "could not deliver an answer to the server");
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// POSTs a notification or a response (expects 202).
+    async fn post_message(&self, body: Vec<u8>) -> Result<(), ClientError> {
+        let era = self.era();
+        let h = self.base_headers(&era, "", None);
+        let resp = self
+            .inner
+            .http
+            .post(&self.inner.url)
+            .headers(h)
+            .body(body)
+            .send()
+            .await?;
+        let s = resp.status().as_u16();
+        if (200..300).contains(&s) {
+            Ok(())
+        } else {
+            Err(ClientError::Http {
+                status: s,
+                body: "message not accepted".into(),
+            })
+        }
+    }
+
+    /// Sends a notification.
+    pub async fn notify(&self, method: &str, params: Option<Value>) -> Result<(), ClientError> {
+        if matches!(self.era(), Era::LegacySse) {
+            let conn = self
+                .inner
+                .sse_conn
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            if let Some(c) = conn {
+                return c.notify(method, params).await;
+            }
+        }
+        let mut b = Vec::new();
+        jsonrpc::write_notification(&mut b, method, params.as_ref())
+            .map_err(|e| ClientError::Usage(e.to_string()))?;
+        self.post_message(b).await
+    }
+
+    /// Opens the legacy standalone GET stream and waits until it is established (or refused).
+    async fn open_get_stream(&self) {
+        let this = self.clone();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let mut ready = Some(ready_tx);
+            let mut last: Option<String> = None;
+            let mut retry = 1000u64;
+            for _ in 0..20 {
+                let era = this.era();
+                let mut h = this.base_headers(&era, "", None);
+                h.insert("accept", HeaderValue::from_static("text/event-stream"));
+                h.remove("content-type");
+                if let Some(l) = last.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
+                    h.insert(meta::HEADER_LAST_EVENT_ID, l);
+                }
+                let resp = this.inner.http.get(&this.inner.url).headers(h).send().await;
+                if let Some(r) = ready.take() {
+                    let _ = r.send(());
+                }
+                let Ok(resp) = resp else { return };
+                if !resp.status().is_success() {
+                    return;
+                }
+                let mut dec = Decoder::new();
+                let mut s = resp.bytes_stream();
+                while let Some(Ok(chunk)) = s.next().await {
+                    let Ok(events) = dec.feed(&chunk) else { return };
+                    for ev in events {
+                        if !ev.data.is_empty() {
+                            let _ = this
+                                .on_stream_message(
+                                    ev.data.as_bytes(),
+                                    None,
+                                    &RequestOptions::default(),
+                                )
+                                .await;
+                        }
+                    }
+                }
+                last = dec.last_event_id.clone().or(last);
+                retry = dec.retry.unwrap_or(retry);
+                tokio::time::sleep(Duration::from_millis(retry.min(30_000))).await;
+            }
+        });
+        let _ = tokio::time::timeout(Duration::from_secs(10), ready_rx).await;
+        *self
+            .inner
+            .get_stream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(task);
+    }
+
+    /// Falls back to the 2024-11-05 HTTP+SSE transport: GET the URL, read the `endpoint` event.
+    async fn connect_legacy_sse(&self) -> Result<(), ClientError> {
+        let mut h = HeaderMap::new();
+        h.insert("accept", HeaderValue::from_static("text/event-stream"));
+        if let Some(t) = self
+            .inner
+            .token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_deref()
+        {
+            if let Ok(v) = HeaderValue::from_str(&format!("Bearer {t}")) {
+                h.insert("authorization", v);
+            }
+        }
+        let resp = self
+            .inner
+            .http
+            .get(&self.inner.url)
+            .headers(h.clone())
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            return Err(ClientError::Connect(format!(
+                "no MCP transport answered at {} (HTTP {} to the HTTP+SSE probe)",
+                self.inner.url,
+                resp.status().as_u16()
+            )));
+        }
+        let mut stream = resp.bytes_stream();
+        let mut dec = Decoder::new();
+        let endpoint = loop {
+            let chunk = tokio::time::timeout(Duration::from_secs(10), stream.next())
+                .await
+                .map_err(|_| ClientError::Connect("no endpoint event".into()))?
+                .ok_or_else(|| {
+                    ClientError::Connect("stream ended before the endpoint event".into())
+                })?
+                .map_err(|e| ClientError::Transport(e.to_string()))?;
+            let evs = dec
+                .feed(&chunk)
+                .map_err(|e| ClientError::Protocol(e.to_string()))?;
+            if let Some(e) = evs.into_iter().find(|e| e.event == "endpoint") {
+                break e.data;
+            }
+        };
+        let base =
+            reqwest::Url::parse(&self.inner.url).map_err(|e| ClientError::Usage(e.to_string()))?;
+        let post_url = base
+            .join(endpoint.trim())
+            .map_err(|e| ClientError::Protocol(format!("bad endpoint: {e}")))?;
+        if post_url.origin() != base.origin() {
+            return Err(ClientError::Protocol(
+                "the endpoint event points at another origin".into(),
+            ));
+        }
+        let http = self.inner.http.clone();
+        let post_url = post_url.to_string();
+        let conn = MsgConn::new(
+            Box::new(move |b| {
+                let http = http.clone();
+                let url = post_url.clone();
+                let h = h.clone();
+                Box::pin(async move {
+                    let r = http
+                        .post(&url)
+                        .headers(h)
+                        .header("content-type", "application/json")
+                        .body(b)
+                        .send()
+                        .await?;
+                    if r.status().is_success() {
+                        Ok(())
+                    } else {
+                        Err(ClientError::Http {
+                            status: r.status().as_u16(),
+                            body: "message not accepted".into(),
+                        })
+                    }
+                })
+            }),
+            self.inner.opts.handler.clone(),
+        );
+        let reader = conn.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(chunk)) = stream.next().await {
+                let Ok(evs) = dec.feed(&chunk) else { break };
+                for e in evs {
+                    if (e.event.is_empty() || e.event == "message") && !e.data.is_empty() {
+                        reader.on_incoming(e.data.as_bytes());
+                    }
+                }
+            }
+            reader.close("the HTTP+SSE stream ended");
+        });
+        *self
+            .inner
+            .sse_conn
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(conn.clone());
+        self.set_era(Era::LegacySse);
+        let params = json!({
+            "protocolVersion": ProtocolVersion::V2024_11_05.as_str(),
+            "capabilities": self.inner.opts.capabilities,
+            "clientInfo": self.inner.opts.client_info,
+        });
+        let r = conn
+            .request(methods::INITIALIZE, Some(params), None)
+            .await?;
+        *self
+            .inner
+            .server_info
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(r);
+        conn.notify(methods::INITIALIZED, None).await
+    }
+
+    /// Ends the connection: DELETE for a legacy session.
+    pub async fn close(&self) {
+        if let Some(t) = self
+            .inner
+            .get_stream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            t.abort();
+        }
+        if let Era::Legacy {
+            session: Some(_), ..
+        } = self.era()
+        {
+            let h = self.base_headers(&self.era(), "", None);
+            let _ = tokio::time::timeout(
+                Duration::from_secs(5),
+                self.inner.http.delete(&self.inner.url).headers(h).send(),
+            )
+            .await;
+        }
+        if let Some(c) = self
+            .inner
+            .sse_conn
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            c.close("closed by the client");
+        }
+    }
+}
+
+fn jsonrpc_notification(method: &str) -> Vec<u8> {
+    let mut b = Vec::new();
+    let _ = jsonrpc::write_notification::<Value>(&mut b, method, None);
+    b
+}
+
+async fn read_limited(resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, ClientError> {
+    let mut out = Vec::new();
+    let mut s = resp.bytes_stream();
+    while let Some(c) = s.next().await {
+        let c = c?;
+        if out.len() + c.len() > limit {
+            return Err(ClientError::Protocol(format!(
+                "response larger than {limit} bytes"
+            )));
+        }
+        out.extend_from_slice(&c);
+    }
+    Ok(out)
+}
