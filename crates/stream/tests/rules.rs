@@ -345,6 +345,50 @@ fn default_limits_have_room_for_real_tool_input() {
     assert_eq!(ok, Ok(Completion::Complete));
 }
 
+/// Feeds `parts` with default limits (snapshot off) and returns the error.
+fn default_limit_error(parts: &[&[u8]]) -> Error {
+    let mut p = Parser::with_options(Options {
+        snapshot: false,
+        ..Options::default()
+    });
+    for part in parts {
+        if let Err(e) = p.feed(part, |_, _| {}) {
+            return e;
+        }
+    }
+    panic!("no limit was hit");
+}
+
+#[test]
+fn default_string_length_limit_is_enforced() {
+    let body = vec![b'x'; DEFAULT_MAX_STRING_LEN + 1];
+    let e = default_limit_error(&[b"[\"", &body]);
+    assert_eq!(
+        e,
+        Error::Limit {
+            offset: 2 + DEFAULT_MAX_STRING_LEN as u64,
+            limit: LimitExceeded::StringLength(DEFAULT_MAX_STRING_LEN),
+        }
+    );
+}
+
+#[test]
+fn default_total_size_limit_is_enforced() {
+    // Strings of 1 MiB each, so only the total limit can be hit.
+    let item = format!("\"{}\",", "x".repeat(1 << 20));
+    let items = vec![item.as_bytes(); (DEFAULT_MAX_TOTAL_LEN >> 20) as usize + 1];
+    let mut parts: Vec<&[u8]> = vec![b"["];
+    parts.extend(items);
+    let e = default_limit_error(&parts);
+    assert_eq!(
+        e,
+        Error::Limit {
+            offset: DEFAULT_MAX_TOTAL_LEN,
+            limit: LimitExceeded::TotalSize(DEFAULT_MAX_TOTAL_LEN),
+        }
+    );
+}
+
 #[test]
 fn finish_reports_truncation_with_partial_value_and_open_paths() {
     let t = truncated(br#"{"a": {"b": "xy"#);
