@@ -41,6 +41,9 @@ impl Hasher for FxHasher {
     fn write_u8(&mut self, i: u8) {
         self.write(&[i]);
     }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
     fn finish(&self) -> u64 {
         self.0
     }
@@ -171,7 +174,43 @@ pub struct Index {
     by_key: FxMap<Box<str>, u32>,
     live: usize,
     total_len: [u64; NFIELDS],
-    scratch: Vec<(u32, u8)>,
+    scratch: DocTerms,
+}
+
+/// Per-document term-frequency accumulator, reused across additions: `pos[term]` is one past
+/// the term's entry in `entries` for the document being added (0 = not seen yet).
+#[derive(Debug, Default)]
+struct DocTerms {
+    pos: Vec<u32>,
+    entries: Vec<(u32, [u8; NFIELDS])>,
+}
+
+impl DocTerms {
+    fn add(&mut self, term: u32, field: u8) {
+        let t = term as usize;
+        if t >= self.pos.len() {
+            self.pos.resize(t + 1, 0);
+        }
+        match self.pos[t] {
+            0 => {
+                let mut tf = [0u8; NFIELDS];
+                tf[field as usize] = 1;
+                self.entries.push((term, tf));
+                self.pos[t] = self.entries.len() as u32;
+            }
+            p => {
+                let tf = &mut self.entries[p as usize - 1].1[field as usize];
+                *tf = tf.saturating_add(1);
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        for &(t, _) in &self.entries {
+            self.pos[t as usize] = 0;
+        }
+        self.entries.clear();
+    }
 }
 
 impl Default for Index {
@@ -185,16 +224,61 @@ impl Default for Index {
 struct Vocab {
     terms: FxMap<Box<str>, u32>,
     /// Lower-cased word → its term id (`None` for stop words), so each word is stemmed once.
-    word_terms: FxMap<Box<str>, Option<u32>>,
+    /// Words of up to [`ShortKey::MAX`] bytes are keyed inline: looking one up then compares
+    /// a few machine words instead of chasing a pointer to the key's bytes (the hottest path
+    /// of indexing).
+    short_words: FxMap<ShortKey, Option<u32>>,
+    long_words: FxMap<Box<str>, Option<u32>>,
+}
+
+/// A word of at most [`ShortKey::MAX`] bytes stored inline as three little-endian words:
+/// bytes, zero padding, length in the last byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ShortKey([u64; 3]);
+
+impl ShortKey {
+    const MAX: usize = 23;
+
+    fn new(word: &str) -> Option<Self> {
+        let b = word.as_bytes();
+        if b.len() > Self::MAX {
+            return None;
+        }
+        let mut k = [0u8; 24];
+        k[..b.len()].copy_from_slice(b);
+        k[23] = b.len() as u8;
+        let w = |i: usize| {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(&k[i * 8..i * 8 + 8]);
+            u64::from_le_bytes(x)
+        };
+        Some(Self([w(0), w(1), w(2)]))
+    }
+}
+
+impl std::hash::Hash for ShortKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for w in self.0 {
+            state.write_u64(w);
+        }
+    }
 }
 
 impl Vocab {
     fn word_term(&mut self, tokenizer: &Tokenizer, word: &str) -> Option<u32> {
-        if let Some(&t) = self.word_terms.get(word) {
+        let short = ShortKey::new(word);
+        let cached = match &short {
+            Some(k) => self.short_words.get(k),
+            None => self.long_words.get(word),
+        };
+        if let Some(&t) = cached {
             return t;
         }
         let term = tokenizer.word_term(word).map(|stem| self.intern(&stem));
-        self.word_terms.insert(word.into(), term);
+        match short {
+            Some(k) => self.short_words.insert(k, term),
+            None => self.long_words.insert(word.into(), term),
+        };
         term
     }
 
@@ -235,7 +319,7 @@ impl Index {
             by_key: FxMap::default(),
             live: 0,
             total_len: [0; NFIELDS],
-            scratch: Vec::new(),
+            scratch: DocTerms::default(),
         }
     }
 
@@ -293,7 +377,7 @@ impl Index {
                 Token::Ident(i) => Some(vocab.intern(i)),
             };
             if let Some(t) = term {
-                scratch.push((t, field));
+                scratch.add(t, field);
                 *len = len.saturating_add(1);
             }
         });
@@ -329,25 +413,15 @@ impl Index {
                 (self.docs.len() - 1) as u32
             }
         };
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.sort_unstable();
-        let mut terms = Vec::new();
-        let mut i = 0;
-        while i < scratch.len() {
-            let term = scratch[i].0;
-            let mut tf = [0u8; NFIELDS];
-            while i < scratch.len() && scratch[i].0 == term {
-                let f = scratch[i].1 as usize;
-                tf[f] = tf[f].saturating_add(1);
-                i += 1;
-            }
+        let mut terms = Vec::with_capacity(self.scratch.entries.len());
+        for &(term, tf) in &self.scratch.entries {
             if term as usize >= self.postings.len() {
                 self.postings.resize_with(term as usize + 1, Vec::new);
             }
             self.postings[term as usize].push(Posting { doc: slot, tf });
             terms.push(term);
         }
-        self.scratch = scratch;
+        self.scratch.clear();
 
         for (total, &l) in self.total_len.iter_mut().zip(&len) {
             *total += u64::from(l);
@@ -566,8 +640,9 @@ impl Index {
         let mut n = 0;
         n += self.vocab.terms.capacity() * map_entry(size_of::<Box<str>>(), 4);
         n += self.vocab.terms.keys().map(|k| k.len()).sum::<usize>();
-        n += self.vocab.word_terms.capacity() * map_entry(size_of::<Box<str>>(), 8);
-        n += self.vocab.word_terms.keys().map(|k| k.len()).sum::<usize>();
+        n += self.vocab.short_words.capacity() * map_entry(size_of::<ShortKey>(), 8);
+        n += self.vocab.long_words.capacity() * map_entry(size_of::<Box<str>>(), 8);
+        n += self.vocab.long_words.keys().map(|k| k.len()).sum::<usize>();
         n += self.postings.capacity() * size_of::<Vec<Posting>>();
         n += self
             .postings
@@ -589,7 +664,8 @@ impl Index {
         n += self.free.capacity() * 4;
         n += self.by_key.capacity() * map_entry(size_of::<Box<str>>(), 4);
         n += self.by_key.keys().map(|k| k.len()).sum::<usize>();
-        n += self.scratch.capacity() * size_of::<(u32, u8)>();
+        n += self.scratch.pos.capacity() * 4;
+        n += self.scratch.entries.capacity() * size_of::<(u32, [u8; NFIELDS])>();
         n += self.thesaurus.heap_bytes();
         n
     }

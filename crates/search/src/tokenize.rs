@@ -65,7 +65,10 @@ fn is_unspaced_script(c: char) -> bool {
 }
 
 fn is_run_char(c: char) -> bool {
-    (c.is_alphanumeric() && !is_unspaced_script(c)) || is_connector(c)
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric() || is_connector(c);
+    }
+    c.is_alphanumeric() && !is_unspaced_script(c)
 }
 
 /// Lower-cases `s` into `out` (cleared first).
@@ -109,9 +112,37 @@ impl Tokenizer {
     /// Calls `f` for every token of `text`, in order. Allocation-free apart from two
     /// reusable buffers.
     pub fn for_each_token(&self, text: &str, mut f: impl FnMut(Token<'_>)) {
-        let mut word = String::new();
-        let mut ident = String::new();
-        let mut parts: Vec<(usize, usize)> = Vec::new();
+        let mut bufs = Buffers::default();
+        if text.is_ascii() {
+            // Fast path: scan bytes; every byte is a char.
+            let bytes = text.as_bytes();
+            let mut i = 0;
+            while i < bytes.len() {
+                if BYTE_CLASS[usize::from(bytes[i])] == 0 {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                let mut plain = true;
+                while let Some(&b) = bytes.get(i) {
+                    let class = BYTE_CLASS[usize::from(b)];
+                    if class == 0 {
+                        break;
+                    }
+                    plain &= class == PLAIN;
+                    i += 1;
+                }
+                if plain {
+                    // Lower-case letters and digits only: the run is one word as it stands.
+                    if i - start <= MAX_TOKEN_BYTES {
+                        f(Token::Word(&text[start..i]));
+                    }
+                } else {
+                    emit_run(&text[start..i], &mut bufs, &mut f);
+                }
+            }
+            return;
+        }
         let mut iter = text.char_indices().peekable();
         while let Some((start, c)) = iter.next() {
             if is_unspaced_script(c) {
@@ -130,30 +161,7 @@ impl Tokenizer {
                 end = i + c.len_utf8();
                 iter.next();
             }
-            let run = text[start..end].trim_matches(is_connector);
-            if run.is_empty() {
-                continue;
-            }
-            split_parts(run, &mut parts);
-            for &(s, e) in &parts {
-                let part = &run[s..e];
-                if part.len() > MAX_TOKEN_BYTES {
-                    continue;
-                }
-                lower_into(part, &mut word);
-                f(Token::Word(&word));
-            }
-            if parts.len() > 1 && run.len() <= MAX_TOKEN_BYTES {
-                ident.clear();
-                for (n, &(s, e)) in parts.iter().enumerate() {
-                    if n > 0 {
-                        ident.push('_');
-                    }
-                    lower_into(&run[s..e], &mut word);
-                    ident.push_str(&word);
-                }
-                f(Token::Ident(&ident));
-            }
+            emit_run(&text[start..end], &mut bufs, &mut f);
         }
     }
 
@@ -186,12 +194,92 @@ impl Tokenizer {
     }
 }
 
+/// Reusable buffers of [`Tokenizer::for_each_token`].
+#[derive(Default)]
+struct Buffers {
+    word: String,
+    ident: String,
+    parts: Vec<(usize, usize)>,
+}
+
+/// [`BYTE_CLASS`] of lower-case ASCII letters and digits.
+const PLAIN: u8 = 1;
+/// [`BYTE_CLASS`] of other run bytes: upper-case letters and connectors.
+const OTHER_RUN: u8 = 2;
+
+/// Class of each ASCII byte: 0 outside runs, [`PLAIN`] or [`OTHER_RUN`].
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            PLAIN
+        } else if c.is_ascii_uppercase() || c == b'_' || c == b'-' || c == b'.' {
+            OTHER_RUN
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
+/// Emits the tokens of one run of letters, digits and connectors.
+fn emit_run(run: &str, bufs: &mut Buffers, f: &mut impl FnMut(Token<'_>)) {
+    let run = run.trim_matches(is_connector);
+    if run.is_empty() {
+        return;
+    }
+    // Fast path: a plain lower-case ASCII word is its own single part.
+    if run
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        if run.len() <= MAX_TOKEN_BYTES {
+            f(Token::Word(run));
+        }
+        return;
+    }
+    let Buffers { word, ident, parts } = bufs;
+    split_parts(run, parts);
+    for &(s, e) in parts.iter() {
+        let part = &run[s..e];
+        if part.len() > MAX_TOKEN_BYTES {
+            continue;
+        }
+        lower_into(part, word);
+        f(Token::Word(word));
+    }
+    if parts.len() > 1 && run.len() <= MAX_TOKEN_BYTES {
+        ident.clear();
+        for (n, &(s, e)) in parts.iter().enumerate() {
+            if n > 0 {
+                ident.push('_');
+            }
+            lower_into(&run[s..e], word);
+            ident.push_str(word);
+        }
+        f(Token::Ident(ident));
+    }
+}
+
 /// Splits one run (no leading or trailing connector) into parts, as byte ranges of `run`.
 fn split_parts(run: &str, parts: &mut Vec<(usize, usize)>) {
     parts.clear();
-    let chars: Vec<(usize, char)> = run.char_indices().collect();
+    if run.is_ascii() {
+        split_ascii_parts(run.as_bytes(), parts);
+    } else {
+        split_unicode_parts(run, parts);
+    }
+}
+
+/// [`split_parts`] for any run, on chars.
+fn split_unicode_parts(run: &str, parts: &mut Vec<(usize, usize)>) {
     let mut start: Option<usize> = None;
-    for (k, &(i, c)) in chars.iter().enumerate() {
+    let mut prev = ' ';
+    let mut iter = run.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
         if is_connector(c) {
             if let Some(s) = start.take() {
                 parts.push((s, i));
@@ -201,11 +289,41 @@ fn split_parts(run: &str, parts: &mut Vec<(usize, usize)>) {
         match start {
             None => start = Some(i),
             Some(s) => {
-                let prev = chars[k - 1].1;
-                let next = chars.get(k + 1).map(|&(_, n)| n);
+                let next = iter.peek().map(|&(_, n)| n);
                 let lower_to_upper = prev.is_lowercase() && c.is_uppercase();
                 let acronym_end =
                     prev.is_uppercase() && c.is_uppercase() && next.is_some_and(char::is_lowercase);
+                if lower_to_upper || acronym_end {
+                    parts.push((s, i));
+                    start = Some(i);
+                }
+            }
+        }
+        prev = c;
+    }
+    if let Some(s) = start {
+        parts.push((s, run.len()));
+    }
+}
+
+/// [`split_parts`] for ASCII runs, on bytes.
+fn split_ascii_parts(run: &[u8], parts: &mut Vec<(usize, usize)>) {
+    let mut start: Option<usize> = None;
+    for (i, &c) in run.iter().enumerate() {
+        if matches!(c, b'_' | b'-' | b'.') {
+            if let Some(s) = start.take() {
+                parts.push((s, i));
+            }
+            continue;
+        }
+        match start {
+            None => start = Some(i),
+            Some(s) => {
+                let prev = run[i - 1];
+                let lower_to_upper = prev.is_ascii_lowercase() && c.is_ascii_uppercase();
+                let acronym_end = prev.is_ascii_uppercase()
+                    && c.is_ascii_uppercase()
+                    && run.get(i + 1).is_some_and(u8::is_ascii_lowercase);
                 if lower_to_upper || acronym_end {
                     parts.push((s, i));
                     start = Some(i);
@@ -306,5 +424,20 @@ mod tests {
     #[test]
     fn punctuation_only_text_has_no_terms() {
         assert!(t().terms("?!... --- ___ 🚀").is_empty());
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn ascii_and_unicode_splitters_agree(run in "[a-zA-Z0-9][a-zA-Z0-9_.-]{0,20}[a-zA-Z0-9]") {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                split_ascii_parts(run.as_bytes(), &mut a);
+                split_unicode_parts(&run, &mut b);
+                prop_assert_eq!(a, b);
+            }
+        }
     }
 }
