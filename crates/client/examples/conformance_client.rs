@@ -86,7 +86,7 @@ fn synth_args(tool: &Value) -> Value {
 
 async fn run() -> Result<(), ClientError> {
     let url = std::env::args()
-        .last()
+        .next_back()
         .ok_or_else(|| ClientError::Usage("usage: conformance_client <url>".into()))?;
     let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
     let version =

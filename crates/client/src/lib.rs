@@ -170,7 +170,11 @@ impl std::fmt::Debug for RequestOptions {
 
 enum Transport {
     Http(HttpClient),
-    Stdio(Mutex<stdio::StdioProcess>, Arc<conn::MsgConn>, Duration),
+    Stdio(
+        Box<Mutex<stdio::StdioProcess>>,
+        Arc<conn::MsgConn>,
+        Duration,
+    ),
 }
 
 /// A connected MCP client over any transport.
@@ -220,7 +224,7 @@ impl Client {
             .map_err(|_| ClientError::Timeout(timeout))??;
         conn.notify(methods::INITIALIZED, None).await?;
         Ok(Self {
-            t: Transport::Stdio(Mutex::new(p), conn, timeout),
+            t: Transport::Stdio(Box::new(Mutex::new(p)), conn, timeout),
             modern: false,
         })
     }

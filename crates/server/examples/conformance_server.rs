@@ -562,7 +562,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ));
     }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
-    eprintln!("conformance server on http://127.0.0.1:{}/mcp", args.port);
+    eprintln!(
+        "conformance server on http://{}/mcp",
+        listener.local_addr()?
+    );
     let shutdown = async move {
         let _ = tokio::signal::ctrl_c().await;
         svc.shutdown();

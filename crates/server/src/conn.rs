@@ -11,12 +11,14 @@ use serde_json::Value;
 use switchyard_protocol::jsonrpc::{self, ErrorObject, Message, RequestId};
 use switchyard_protocol::types::{
     methods, ClientCapabilities, InitializeParams, LoggingLevel, ProgressToken, SetLevelParams,
+    SubscriptionFilter,
 };
 use switchyard_protocol::{ErrorCode, ProtocolVersion};
 use tokio::sync::mpsc;
 
 use crate::context::{CancelToken, CtxInner, MrtrState, PeerRequester, PendingRequests};
 use crate::server::Reply;
+use crate::subscriptions::{event_notification, Subscription};
 use crate::{RequestContext, Server};
 
 struct ConnState {
@@ -32,6 +34,7 @@ pub(crate) struct Conn {
     state: Mutex<ConnState>,
     peer: Arc<PendingRequests>,
     in_flight: Mutex<HashMap<RequestId, CancelToken>>,
+    subscriptions: Mutex<Vec<Subscription>>,
     max_depth: usize,
 }
 
@@ -69,6 +72,7 @@ impl Conn {
             }),
             peer: Arc::new(PendingRequests::default()),
             in_flight: Mutex::new(HashMap::new()),
+            subscriptions: Mutex::new(Vec::new()),
             max_depth,
         })
     }
@@ -121,6 +125,11 @@ impl Conn {
                         {
                             t.cancel();
                         }
+                        // Cancelling a `subscriptions/listen` request ends that subscription.
+                        self.subscriptions
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .retain(|s| s.id != p.request_id);
                     }
                 }
             }
@@ -194,6 +203,9 @@ impl Conn {
                     return self.reply(&r.id, &Err(e));
                 }
             };
+            if r.method == methods::SUBSCRIPTIONS_LISTEN {
+                return self.listen(r.id, raw);
+            }
             let caps = m
                 .and_then(|m| m.client_capabilities.clone())
                 .unwrap_or_default();
@@ -250,28 +262,55 @@ impl Conn {
         });
     }
 
-    /// Sends a server event if the connection's state asks for it.
+    /// Starts a 2026-07-28 subscription: the acknowledgement now, tagged notifications later;
+    /// the request stays open until the client cancels it.
+    fn listen(&self, id: RequestId, raw: &str) {
+        #[derive(Deserialize)]
+        struct P {
+            notifications: SubscriptionFilter,
+        }
+        match serde_json::from_str::<P>(raw) {
+            Ok(p) => {
+                let sub = Subscription::new(&self.server, id, p.notifications);
+                self.send(sub.ack());
+                self.subscriptions
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(sub);
+            }
+            Err(e) => self.reply(
+                &id,
+                &Err(ErrorObject::new(
+                    ErrorCode::INVALID_PARAMS,
+                    format!("params.notifications is required: {e}"),
+                )),
+            ),
+        }
+    }
+
+    /// Sends a server event to whoever on this connection asked for it: 2026-07-28
+    /// subscriptions get tagged notifications; a legacy session gets the list changes.
     pub(crate) fn on_event(&self, e: &crate::ServerEvent) {
-        if self
+        for s in self
+            .subscriptions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            if let Some(b) = s.notification_for(e) {
+                self.send(b);
+            }
+        }
+        let legacy = self
             .state
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .version
-            .is_none()
-        {
-            return;
-        }
-        let method = match e {
-            crate::ServerEvent::ToolsListChanged => methods::NOTIFICATION_TOOLS_LIST_CHANGED,
-            crate::ServerEvent::PromptsListChanged => methods::NOTIFICATION_PROMPTS_LIST_CHANGED,
-            crate::ServerEvent::ResourcesListChanged => {
-                methods::NOTIFICATION_RESOURCES_LIST_CHANGED
+            .is_some();
+        if legacy && !matches!(e, crate::ServerEvent::ResourceUpdated(_)) {
+            if let Some(b) = event_notification(e, None) {
+                self.send(b);
             }
-            crate::ServerEvent::ResourceUpdated(_) => return,
-        };
-        let mut b = Vec::new();
-        if jsonrpc::write_notification::<Value>(&mut b, method, None).is_ok() {
-            self.send(b);
         }
     }
 }

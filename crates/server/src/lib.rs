@@ -42,6 +42,7 @@ mod registry;
 mod serve;
 mod server;
 pub mod stdio;
+mod subscriptions;
 
 pub use context::{CancelToken, RequestContext};
 pub use error::{HandlerError, ServeError};

@@ -755,3 +755,33 @@ async fn stdio_transport_serves_a_session() {
     let v: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
     assert_eq!(v["result"]["content"][0]["text"], "via stdio");
 }
+
+#[tokio::test]
+async fn stdio_serves_subscriptions_listen_in_the_2026_era() {
+    let (client, server_io) = tokio::io::duplex(64 * 1024);
+    let (sr, sw) = tokio::io::split(server_io);
+    let srv = server();
+    tokio::spawn(switchyard_server::stdio::serve_io(srv.clone(), sr, sw));
+    let (cr, mut cw) = tokio::io::split(client);
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let mut lines = tokio::io::BufReader::new(cr).lines();
+    let listen = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"subscriptions/listen\",\"params\":{{\"notifications\":{{\"toolsListChanged\":true}},\"_meta\":{MODERN_META}}}}}\n"
+    );
+    cw.write_all(listen.as_bytes()).await.unwrap();
+    let ack: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    assert_eq!(
+        ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        7
+    );
+    srv.add_tool(ToolDef::new("late", "Added later", |_: NoArgs, _| async {
+        "late"
+    }));
+    let n: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    assert_eq!(n["method"], "notifications/tools/list_changed");
+    assert_eq!(
+        n["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        7
+    );
+}

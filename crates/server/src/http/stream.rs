@@ -8,9 +8,9 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_util::Stream;
 use http::{Request, Response, StatusCode};
-use serde_json::{json, Map, Value};
+
 use switchyard_protocol::jsonrpc::{self, ErrorObject, RequestId};
-use switchyard_protocol::types::{methods, SubscriptionsListenParams};
+use switchyard_protocol::types::SubscriptionsListenParams;
 use switchyard_protocol::{meta, ErrorCode, ProtocolVersion};
 use tokio::sync::{broadcast, mpsc};
 
@@ -21,6 +21,7 @@ use super::sse::{frame, ResumableStream, KEEPALIVE};
 use super::{empty_response, error_response, json_response, sse_response, McpBody, McpService};
 use crate::handler::BoxFuture;
 use crate::server::{Reply, ServerEvent};
+use crate::subscriptions::{event_notification, Subscription};
 
 /// Answers a 2026-07-28 request: JSON when the handler finishes without emitting anything, SSE
 /// (progress, logs, then the result) otherwise. Dropping the SSE body drops the handler: closing
@@ -206,28 +207,6 @@ impl<S: Stream<Item = Bytes> + Unpin> Stream for RxChain<S> {
     }
 }
 
-fn event_notification(e: &ServerEvent, sub_id: Option<&RequestId>) -> Option<Vec<u8>> {
-    let (method, uri) = match e {
-        ServerEvent::ToolsListChanged => (methods::NOTIFICATION_TOOLS_LIST_CHANGED, None),
-        ServerEvent::PromptsListChanged => (methods::NOTIFICATION_PROMPTS_LIST_CHANGED, None),
-        ServerEvent::ResourcesListChanged => (methods::NOTIFICATION_RESOURCES_LIST_CHANGED, None),
-        ServerEvent::ResourceUpdated(u) => {
-            (methods::NOTIFICATION_RESOURCES_UPDATED, Some(u.as_str()))
-        }
-    };
-    let mut params = Map::new();
-    if let Some(u) = uri {
-        params.insert("uri".into(), Value::String(u.to_owned()));
-    }
-    if let Some(id) = sub_id {
-        params.insert("_meta".into(), json!({ meta::SUBSCRIPTION_ID: id }));
-    }
-    let mut out = Vec::with_capacity(96);
-    let p = (!params.is_empty()).then_some(Value::Object(params));
-    jsonrpc::write_notification(&mut out, method, p.as_ref()).ok()?;
-    Some(out)
-}
-
 /// 2026-07-28 `subscriptions/listen`: an acknowledgement, then the change notifications the
 /// filter asks for, each tagged with the subscription id, until the client closes the stream.
 pub(super) async fn listen(
@@ -259,33 +238,9 @@ pub(super) async fn listen(
             ),
         );
     }
-    let caps = svc.shared.server.capabilities();
-    let mut f = params.notifications;
-    let lc = |c: &Option<switchyard_protocol::types::ListChangedCapability>| {
-        c.as_ref().and_then(|c| c.list_changed).unwrap_or(false)
-    };
-    f.tools_list_changed = f.tools_list_changed.filter(|&b| b && lc(&caps.tools));
-    f.prompts_list_changed = f.prompts_list_changed.filter(|&b| b && lc(&caps.prompts));
-    let res = caps.resources.clone().unwrap_or_default();
-    f.resources_list_changed = f
-        .resources_list_changed
-        .filter(|&b| b && res.list_changed.unwrap_or(false));
-    if !res.subscribe.unwrap_or(false) {
-        f.resource_subscriptions = None;
-    }
-    f.extra.clear();
-    let id = r.id;
-    let mut ack_params = serde_json::to_value(&f).unwrap_or_else(|_| json!({}));
-    let ack_notifications = ack_params.take();
-    let ack = json!({ "notifications": ack_notifications, "_meta": { meta::SUBSCRIPTION_ID: id } });
-    let mut ack_bytes = Vec::with_capacity(128);
-    let _ = jsonrpc::write_notification(
-        &mut ack_bytes,
-        methods::NOTIFICATION_SUBSCRIPTIONS_ACKNOWLEDGED,
-        Some(&ack),
-    );
+    let sub = Subscription::new(&svc.shared.server, r.id, params.notifications);
     let (tx, rx) = mpsc::unbounded_channel();
-    let _ = tx.send(frame(None, &ack_bytes));
+    let _ = tx.send(frame(None, &sub.ack()));
     let mut events = svc.shared.server.subscribe();
     let shutdown = svc.shared.shutdown.clone();
     let keepalive = svc.shared.cfg.keepalive;
@@ -296,16 +251,8 @@ pub(super) async fn listen(
             tokio::select! {
                 ev = events.recv() => match ev {
                     Ok(ev) => {
-                        let wanted = match &ev {
-                            ServerEvent::ToolsListChanged => f.tools_list_changed == Some(true),
-                            ServerEvent::PromptsListChanged => f.prompts_list_changed == Some(true),
-                            ServerEvent::ResourcesListChanged => f.resources_list_changed == Some(true),
-                            ServerEvent::ResourceUpdated(u) => f.resource_subscriptions.as_ref().is_some_and(|s| s.contains(u)),
-                        };
-                        if wanted {
-                            if let Some(b) = event_notification(&ev, Some(&id)) {
-                                if tx.send(frame(None, &b)).is_err() { break; }
-                            }
+                        if let Some(b) = sub.notification_for(&ev) {
+                            if tx.send(frame(None, &b)).is_err() { break; }
                         }
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,
