@@ -1,0 +1,472 @@
+//! The authorization flow behind [`OAuthClient`](super::OAuthClient): challenge → discovery →
+//! identity → authorize → token.
+
+use super::challenge::{split_scopes, BearerChallenge};
+use super::discovery::{self, AuthorizationServerMetadata, ProtectedResourceMetadata};
+use super::error::AuthError;
+use super::http::Http;
+use super::pkce::{self, Pkce};
+use super::registration;
+use super::store::{ClientKind, StoreEntry, StoreKey, TokenSet};
+use super::token::{self, CodeExchange};
+use super::{CallbackParams, OAuthConfig, State};
+
+/// A token this close to expiry counts as expired (clock skew, request latency).
+const EXPIRY_SKEW_SECS: u64 = 60;
+
+fn is_fresh(t: &TokenSet) -> bool {
+    t.expires_at
+        .is_none_or(|at| at > token::now().saturating_add(EXPIRY_SKEW_SECS))
+}
+
+/// The stored key whose token serves `url`: the one bound in this process, else the newest
+/// stored token whose resource covers `url`.
+fn find_key(
+    cfg: &OAuthConfig,
+    st: &State,
+    url: &str,
+) -> Result<Option<(StoreKey, StoreEntry)>, AuthError> {
+    if let Some(k) = st.bindings.get(url) {
+        return Ok(cfg.store.load(k)?.map(|e| (k.clone(), e)));
+    }
+    let mut best: Option<(StoreKey, StoreEntry)> = None;
+    for k in cfg.store.keys()? {
+        if !discovery::resource_covers(&k.resource, url) {
+            continue;
+        }
+        let Some(e) = cfg.store.load(&k)? else {
+            continue;
+        };
+        let Some(t) = &e.tokens else { continue };
+        if best
+            .as_ref()
+            .and_then(|(_, b)| b.tokens.as_ref())
+            .is_none_or(|b| t.obtained_at > b.obtained_at)
+        {
+            best = Some((k, e));
+        }
+    }
+    Ok(best)
+}
+
+pub(super) async fn token_for(
+    cfg: &OAuthConfig,
+    http: &Http,
+    st: &mut State,
+    url: &str,
+) -> Result<Option<String>, AuthError> {
+    let Some((key, mut entry)) = find_key(cfg, st, url)? else {
+        return Ok(None);
+    };
+    let Some(tokens) = entry.tokens.clone() else {
+        return Ok(None);
+    };
+    if is_fresh(&tokens) {
+        st.bindings.insert(url.to_owned(), key);
+        return Ok(Some(tokens.access_token));
+    }
+    let (Some(_), Some(endpoint), Some(client)) =
+        (&tokens.refresh_token, &entry.token_endpoint, &entry.client)
+    else {
+        return Ok(None);
+    };
+    tracing::debug!(issuer = %key.issuer, "access token expired; refreshing");
+    match token::refresh(http, endpoint, client, &tokens, &key.resource).await {
+        Ok(t) => {
+            let access = t.access_token.clone();
+            entry.tokens = Some(t);
+            cfg.store.save(&key, &entry)?;
+            st.bindings.insert(url.to_owned(), key);
+            Ok(Some(access))
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "refresh failed; dropping tokens");
+            entry.tokens = None;
+            cfg.store.save(&key, &entry)?;
+            Ok(None)
+        }
+    }
+}
+
+/// Adds `more` to `into`, keeping order and dropping duplicates.
+fn extend_unique(into: &mut Vec<String>, more: impl IntoIterator<Item = String>) {
+    for s in more {
+        if !into.contains(&s) {
+            into.push(s);
+        }
+    }
+}
+
+/// Scopes for the next authorization (MCP authorization § Scope Selection Strategy).
+pub(crate) fn select_scopes(
+    challenge: &BearerChallenge,
+    prm: &ProtectedResourceMetadata,
+    asm: &AuthorizationServerMetadata,
+    granted: &[String],
+    extra: &[String],
+) -> Vec<String> {
+    let asked = challenge.scopes();
+    let base = if asked.is_empty() {
+        prm.scopes_supported.clone().unwrap_or_default()
+    } else {
+        asked
+    };
+    let mut scopes = granted.to_vec();
+    extend_unique(&mut scopes, base);
+    extend_unique(&mut scopes, extra.iter().cloned());
+    if !scopes.is_empty()
+        && asm.lists_scope("offline_access")
+        && !scopes.iter().any(|s| s == "offline_access")
+    {
+        scopes.push("offline_access".into());
+    }
+    scopes
+}
+
+pub(super) async fn handle_challenge(
+    cfg: &OAuthConfig,
+    http: &Http,
+    st: &mut State,
+    url: &str,
+    status: u16,
+    www_authenticate: Option<&str>,
+) -> Result<String, AuthError> {
+    let challenge = BearerChallenge::from_header(www_authenticate);
+    let step_up = match status {
+        401 => false,
+        403 if challenge.error.as_deref() == Some("insufficient_scope") => true,
+        _ => return Err(AuthError::NotAChallenge { status }),
+    };
+
+    // Discovery runs on every challenge: the server may have moved to another AS.
+    let prm = discovery::discover_prm(http, url, challenge.resource_metadata.as_deref()).await?;
+    let issuer = prm
+        .authorization_servers
+        .first()
+        .cloned()
+        .ok_or(AuthError::NoAuthorizationServer)?;
+    let key = StoreKey {
+        issuer: issuer.clone(),
+        resource: prm.resource.clone(),
+    };
+    if let Some(old) = st.bindings.get(url).filter(|old| **old != key).cloned() {
+        tracing::info!(from = %old.issuer, to = %issuer, "authorization server changed; old tokens dropped");
+        if let Some(mut e) = cfg.store.load(&old)? {
+            e.tokens = None;
+            cfg.store.save(&old, &e)?;
+        }
+        st.bindings.remove(url);
+    }
+    let asm = discovery::discover_as(http, &issuer).await?;
+    let mut entry = cfg.store.load(&key)?.unwrap_or_default();
+
+    // A plain 401 with a refresh token in hand: try a refresh first, once.
+    if !step_up && !st.refreshed.contains(&key) {
+        if let (Some(tokens), Some(client), Some(endpoint)) = (
+            entry.tokens.clone(),
+            entry.client.clone(),
+            asm.token_endpoint.clone(),
+        ) {
+            if tokens.refresh_token.is_some() {
+                match token::refresh(http, &endpoint, &client, &tokens, &key.resource).await {
+                    Ok(t) => {
+                        let access = t.access_token.clone();
+                        entry.tokens = Some(t);
+                        entry.token_endpoint = Some(endpoint);
+                        cfg.store.save(&key, &entry)?;
+                        st.refreshed.insert(key.clone());
+                        st.bindings.insert(url.to_owned(), key);
+                        return Ok(access);
+                    }
+                    Err(e) => tracing::debug!(error = %e, "refresh on 401 failed; re-authorizing"),
+                }
+            }
+        }
+    }
+
+    let granted = entry
+        .tokens
+        .as_ref()
+        .and_then(|t| t.scope.as_deref())
+        .map(split_scopes)
+        .unwrap_or_default();
+    if step_up {
+        let asked = challenge.scopes();
+        let asked = if asked.is_empty() {
+            prm.scopes_supported.clone().unwrap_or_default()
+        } else {
+            asked
+        };
+        if asked.iter().all(|s| granted.contains(s)) {
+            // The token already carries every scope asked for: another round cannot help.
+            return Err(AuthError::InsufficientScope {
+                required: asked.join(" "),
+            });
+        }
+    }
+    let scopes = select_scopes(&challenge, &prm, &asm, &granted, &cfg.extra_scopes);
+
+    let attempts = st.attempts.entry(url.to_owned()).or_insert(0);
+    if *attempts >= cfg.max_authorizations {
+        return Err(AuthError::RetryLimit {
+            resource: url.to_owned(),
+            limit: cfg.max_authorizations,
+        });
+    }
+    *attempts += 1;
+
+    let tokens = authorize(cfg, http, &prm, &asm, &mut entry, &scopes).await?;
+    let access = tokens.access_token.clone();
+    entry.tokens = Some(tokens);
+    cfg.store.save(&key, &entry)?;
+    st.refreshed.remove(&key);
+    st.bindings.insert(url.to_owned(), key);
+    Ok(access)
+}
+
+/// Identity, PKCE authorization request, callback checks and code exchange. Updates
+/// `entry.client` and `entry.token_endpoint`; returns the new tokens.
+async fn authorize(
+    cfg: &OAuthConfig,
+    http: &Http,
+    prm: &ProtectedResourceMetadata,
+    asm: &AuthorizationServerMetadata,
+    entry: &mut StoreEntry,
+    scopes: &[String],
+) -> Result<TokenSet, AuthError> {
+    let missing = |field: &str| AuthError::InvalidMetadata {
+        what: "authorization server metadata",
+        url: asm.issuer.clone(),
+        reason: format!("no {field}"),
+    };
+    let s256 = asm
+        .code_challenge_methods_supported
+        .as_ref()
+        .is_some_and(|m| m.iter().any(|x| x == pkce::METHOD_S256));
+    if !s256 {
+        return Err(AuthError::PkceUnsupported {
+            issuer: asm.issuer.clone(),
+        });
+    }
+    let az_endpoint = asm
+        .authorization_endpoint
+        .as_deref()
+        .ok_or_else(|| missing("authorization_endpoint"))?;
+    let token_endpoint = asm
+        .token_endpoint
+        .as_deref()
+        .ok_or_else(|| missing("token_endpoint"))?;
+    let mut az_url = http.checked_url("authorization endpoint", az_endpoint)?;
+    http.checked_url("token endpoint", token_endpoint)?;
+
+    let existing = entry
+        .client
+        .as_ref()
+        .filter(|c| c.kind == ClientKind::Dynamic);
+    let client = registration::client_identity(http, cfg, asm, existing).await?;
+    entry.client = Some(client.clone());
+    entry.token_endpoint = Some(token_endpoint.to_owned());
+
+    let redirect_uri = cfg.authorizer.prepare(&cfg.redirect_uri).await?;
+    let pkce = Pkce::generate();
+    let state = pkce::new_state();
+    let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
+    {
+        let mut q = az_url.query_pairs_mut();
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", &client.client_id)
+            .append_pair("redirect_uri", &redirect_uri)
+            .append_pair("code_challenge", pkce.challenge())
+            .append_pair("code_challenge_method", pkce::METHOD_S256)
+            .append_pair("state", &state)
+            .append_pair("resource", &prm.resource);
+        if let Some(s) = &scope {
+            q.append_pair("scope", s);
+        }
+    }
+    tracing::debug!(issuer = %asm.issuer, client_id = %client.client_id, scope = ?scope, "authorizing");
+    let cb = cfg
+        .authorizer
+        .authorize(az_url.as_str(), &redirect_uri)
+        .await?;
+    let code = check_callback(&cb, &state, asm)?;
+    token::exchange_code(
+        http,
+        CodeExchange {
+            endpoint: token_endpoint,
+            client: &client,
+            code,
+            redirect_uri: &redirect_uri,
+            verifier: pkce.verifier(),
+            resource: &prm.resource,
+            requested_scope: scope.as_deref(),
+        },
+    )
+    .await
+}
+
+/// Checks `state`, then the RFC 9207 `iss` (before looking at `error` or `code`, so a
+/// mix-up attacker's error page is not trusted either), then returns the code.
+pub(crate) fn check_callback<'a>(
+    cb: &'a CallbackParams,
+    state: &str,
+    asm: &AuthorizationServerMetadata,
+) -> Result<&'a str, AuthError> {
+    if cb.state.as_deref() != Some(state) {
+        return Err(AuthError::StateMismatch);
+    }
+    match &cb.iss {
+        Some(iss) if *iss != asm.issuer => {
+            return Err(AuthError::IssMismatch {
+                expected: asm.issuer.clone(),
+                found: iss.clone(),
+            })
+        }
+        Some(_) => {}
+        None if asm.authorization_response_iss_parameter_supported == Some(true) => {
+            return Err(AuthError::IssMissing {
+                issuer: asm.issuer.clone(),
+            })
+        }
+        None => {}
+    }
+    if let Some(error) = &cb.error {
+        return Err(AuthError::AuthorizationDenied {
+            error: error.clone(),
+            description: cb.error_description.clone(),
+        });
+    }
+    cb.code
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| AuthError::InvalidCallback("no code".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asm(json: &str) -> AuthorizationServerMetadata {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn prm(json: &str) -> ProtectedResourceMetadata {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn cb(q: &str) -> CallbackParams {
+        CallbackParams::from_query(q).unwrap()
+    }
+
+    const ADVERTISED: &str =
+        r#"{"issuer":"http://localhost:9","authorization_response_iss_parameter_supported":true}"#;
+    const SILENT: &str = r#"{"issuer":"http://localhost:9"}"#;
+
+    #[test]
+    fn iss_equal_to_issuer_is_accepted() {
+        let a = asm(ADVERTISED);
+        assert_eq!(
+            check_callback(
+                &cb("code=c&state=s&iss=http%3A%2F%2Flocalhost%3A9"),
+                "s",
+                &a
+            )
+            .unwrap(),
+            "c"
+        );
+    }
+
+    #[test]
+    fn iss_is_compared_without_normalisation() {
+        let a = asm(ADVERTISED);
+        let e = check_callback(
+            &cb("code=c&state=s&iss=http%3A%2F%2Flocalhost%3A9%2F"),
+            "s",
+            &a,
+        )
+        .unwrap_err();
+        assert!(matches!(e, AuthError::IssMismatch { .. }), "{e}");
+    }
+
+    #[test]
+    fn iss_missing_while_advertised_is_rejected() {
+        let e = check_callback(&cb("code=c&state=s"), "s", &asm(ADVERTISED)).unwrap_err();
+        assert!(matches!(e, AuthError::IssMissing { .. }), "{e}");
+    }
+
+    #[test]
+    fn iss_missing_while_not_advertised_is_accepted() {
+        assert_eq!(
+            check_callback(&cb("code=c&state=s"), "s", &asm(SILENT)).unwrap(),
+            "c"
+        );
+    }
+
+    #[test]
+    fn unexpected_wrong_iss_is_rejected_even_when_not_advertised() {
+        let e = check_callback(
+            &cb("code=c&state=s&iss=https%3A%2F%2Fevil.example.com"),
+            "s",
+            &asm(SILENT),
+        )
+        .unwrap_err();
+        assert!(matches!(e, AuthError::IssMismatch { .. }), "{e}");
+    }
+
+    #[test]
+    fn state_mismatch_and_errors() {
+        let a = asm(SILENT);
+        assert!(matches!(
+            check_callback(&cb("code=c&state=x"), "s", &a),
+            Err(AuthError::StateMismatch)
+        ));
+        assert!(matches!(
+            check_callback(&cb("code=c"), "s", &a),
+            Err(AuthError::StateMismatch)
+        ));
+        assert!(matches!(
+            check_callback(&cb("error=access_denied&state=s"), "s", &a),
+            Err(AuthError::AuthorizationDenied { .. })
+        ));
+        assert!(matches!(
+            check_callback(&cb("state=s"), "s", &a),
+            Err(AuthError::InvalidCallback(_))
+        ));
+    }
+
+    #[test]
+    fn scope_selection_order_union_and_offline_access() {
+        let ch = BearerChallenge::from_header(Some(r#"Bearer scope="mcp:write""#));
+        let none = BearerChallenge::default();
+        let p = prm(r#"{"resource":"r","scopes_supported":["mcp:basic","mcp:read"]}"#);
+        let p_empty = prm(r#"{"resource":"r"}"#);
+        let plain = asm(SILENT);
+        let offline = asm(r#"{"issuer":"x","scopes_supported":["mcp:basic","offline_access"]}"#);
+        // Challenge scope wins over scopes_supported.
+        assert_eq!(select_scopes(&ch, &p, &plain, &[], &[]), vec!["mcp:write"]);
+        // Else scopes_supported.
+        assert_eq!(
+            select_scopes(&none, &p, &plain, &[], &[]),
+            vec!["mcp:basic", "mcp:read"]
+        );
+        // Else nothing.
+        assert!(select_scopes(&none, &p_empty, &offline, &[], &[]).is_empty());
+        // Union with what was granted, without duplicates.
+        assert_eq!(
+            select_scopes(
+                &ch,
+                &p,
+                &plain,
+                &["mcp:basic".into(), "mcp:write".into()],
+                &[]
+            ),
+            vec!["mcp:basic", "mcp:write"]
+        );
+        // offline_access only when the AS lists it.
+        assert_eq!(
+            select_scopes(&none, &p, &offline, &[], &[]),
+            vec!["mcp:basic", "mcp:read", "offline_access"]
+        );
+        assert!(!select_scopes(&none, &p, &plain, &[], &[]).contains(&"offline_access".to_string()));
+    }
+}

@@ -1,0 +1,305 @@
+//! The OAuth 2.1 client an MCP client uses to get past `401`/`403` challenges.
+//!
+//! [`OAuthClient::handle_challenge`] runs the whole MCP authorization flow:
+//!
+//! 1. parse `WWW-Authenticate` ([`challenge`]);
+//! 2. fetch protected-resource metadata — the challenge's `resource_metadata`, else the
+//!    path-inserted well-known URI, else the root one — on every challenge, and check that its
+//!    `resource` covers the MCP server ([`discovery`]);
+//! 3. fetch the first authorization server's metadata and require its `issuer` to match
+//!    exactly;
+//! 4. pick the client identity for that issuer: pre-registered → Client ID Metadata Document →
+//!    dynamic registration ([`registration`]); credentials are stored per issuer, so a new AS
+//!    gets a new registration and never sees another AS's `client_id`;
+//! 5. choose scopes (challenge → PRM `scopes_supported` → none; the union with what was
+//!    granted before; `offline_access` only when the AS lists it);
+//! 6. authorize with PKCE S256, `state` and `resource`, through an [`Authorizer`]; check
+//!    `state` and the RFC 9207 `iss`;
+//! 7. redeem the code at the token endpoint ([`token`]) and store the tokens ([`store`]).
+//!
+//! Every fetch goes through the [`SsrfPolicy`] with size limits and timeouts. Tokens,
+//! secrets, codes and verifiers never appear in `Debug` output, errors or logs.
+
+pub mod authorizer;
+pub mod challenge;
+pub mod discovery;
+mod error;
+mod flow;
+mod http;
+pub mod pkce;
+pub mod registration;
+pub mod ssrf;
+pub mod store;
+pub mod token;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub use authorizer::{Authorizer, CallbackParams, HeadlessAuthorizer, LoopbackAuthorizer};
+pub use challenge::BearerChallenge;
+pub use error::AuthError;
+pub use ssrf::SsrfPolicy;
+pub use store::{
+    ClientKind, ClientRegistration, FileTokenStore, MemoryTokenStore, StoreEntry, StoreKey,
+    TokenEndpointAuth, TokenSet, TokenStore,
+};
+
+/// A boxed `Send` future, as returned by [`Authorizer`] methods.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Default for [`OAuthConfig::max_authorizations`].
+pub const DEFAULT_MAX_AUTHORIZATIONS: u32 = 3;
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Client credentials issued out of band. `Debug` hides the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PreRegistered {
+    /// The `client_id`.
+    pub client_id: String,
+    /// The `client_secret`, for a confidential client.
+    pub client_secret: Option<String>,
+    /// The issuer these credentials belong to. When set, they are used with that AS only;
+    /// when `None`, with whichever AS the server names.
+    pub issuer: Option<String>,
+}
+
+impl fmt::Debug for PreRegistered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreRegistered")
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("issuer", &self.issuer)
+            .finish()
+    }
+}
+
+/// Configuration of an [`OAuthClient`].
+#[derive(Clone)]
+pub struct OAuthConfig {
+    /// Human-readable client name, for dynamic registration.
+    pub client_name: String,
+    /// The redirect URI, e.g. `http://127.0.0.1:<port>/callback`.
+    pub redirect_uri: String,
+    /// Client ID Metadata Document URL, used as `client_id` when the AS advertises
+    /// `client_id_metadata_document_supported`.
+    pub client_id_metadata_url: Option<String>,
+    /// Out-of-band credentials; preferred over CIMD and registration.
+    pub pre_registered: Option<PreRegistered>,
+    /// Which URLs may be fetched.
+    pub ssrf: SsrfPolicy,
+    /// Where registrations and tokens are kept.
+    pub store: Arc<dyn TokenStore>,
+    /// Runs the user-agent step.
+    pub authorizer: Arc<dyn Authorizer>,
+    /// Authorizations allowed per MCP server per process (default 3).
+    pub max_authorizations: u32,
+    /// Scopes requested in addition to the ones the server asks for.
+    pub extra_scopes: Vec<String>,
+}
+
+impl fmt::Debug for OAuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthConfig")
+            .field("client_name", &self.client_name)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("client_id_metadata_url", &self.client_id_metadata_url)
+            .field("pre_registered", &self.pre_registered)
+            .field("ssrf", &self.ssrf)
+            .field("max_authorizations", &self.max_authorizations)
+            .field("extra_scopes", &self.extra_scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuthConfig {
+    /// A configuration with the strict SSRF policy, no CIMD URL, no pre-registered
+    /// credentials, three authorizations and no extra scopes.
+    pub fn new(
+        client_name: impl Into<String>,
+        redirect_uri: impl Into<String>,
+        store: Arc<dyn TokenStore>,
+        authorizer: Arc<dyn Authorizer>,
+    ) -> Self {
+        Self {
+            client_name: client_name.into(),
+            redirect_uri: redirect_uri.into(),
+            client_id_metadata_url: None,
+            pre_registered: None,
+            ssrf: SsrfPolicy::strict(),
+            store,
+            authorizer,
+            max_authorizations: DEFAULT_MAX_AUTHORIZATIONS,
+            extra_scopes: Vec::new(),
+        }
+    }
+
+    /// Sets the SSRF policy.
+    pub fn with_ssrf(mut self, ssrf: SsrfPolicy) -> Self {
+        self.ssrf = ssrf;
+        self
+    }
+
+    /// Sets the CIMD URL.
+    pub fn with_client_id_metadata_url(mut self, url: impl Into<String>) -> Self {
+        self.client_id_metadata_url = Some(url.into());
+        self
+    }
+
+    /// Sets pre-registered credentials.
+    pub fn with_pre_registered(mut self, p: PreRegistered) -> Self {
+        self.pre_registered = Some(p);
+        self
+    }
+
+    /// Sets the authorization retry limit.
+    pub fn with_max_authorizations(mut self, n: u32) -> Self {
+        self.max_authorizations = n;
+        self
+    }
+
+    /// Sets extra scopes.
+    pub fn with_extra_scopes(mut self, scopes: Vec<String>) -> Self {
+        self.extra_scopes = scopes;
+        self
+    }
+
+    fn validate(&self) -> Result<(), AuthError> {
+        let r = url::Url::parse(&self.redirect_uri)
+            .map_err(|e| AuthError::Config(format!("redirect_uri {:?}: {e}", self.redirect_uri)))?;
+        if r.fragment().is_some() {
+            return Err(AuthError::Config(
+                "redirect_uri must not have a fragment".into(),
+            ));
+        }
+        if let Some(c) = &self.client_id_metadata_url {
+            let u = url::Url::parse(c)
+                .map_err(|e| AuthError::Config(format!("client_id_metadata_url {c:?}: {e}")))?;
+            if u.scheme() != "https" || u.path().trim_matches('/').is_empty() {
+                return Err(AuthError::Config(
+                    "client_id_metadata_url must be an https URL with a path".into(),
+                ));
+            }
+        }
+        if self.max_authorizations == 0 {
+            return Err(AuthError::Config(
+                "max_authorizations must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Per-process state: which credentials serve which MCP URL, and the retry budget.
+#[derive(Default)]
+struct State {
+    /// MCP server URL → the key whose token it uses.
+    bindings: HashMap<String, StoreKey>,
+    /// MCP server URL → authorizations started in this process.
+    attempts: HashMap<String, u32>,
+    /// Keys whose last challenge was answered by a refresh; the next 401 re-authorizes.
+    refreshed: HashSet<StoreKey>,
+}
+
+struct Inner {
+    cfg: OAuthConfig,
+    http: http::Http,
+    /// Held for the whole of a challenge so concurrent challenges run one flow.
+    state: tokio::sync::Mutex<State>,
+}
+
+/// The OAuth client. Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct OAuthClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthClient")
+            .field("cfg", &self.inner.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuthClient {
+    /// Validates `cfg` and builds the client.
+    pub fn new(cfg: OAuthConfig) -> Result<Self, AuthError> {
+        cfg.validate()?;
+        let http = http::Http::new(cfg.ssrf)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                cfg,
+                http,
+                state: tokio::sync::Mutex::new(State::default()),
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &OAuthConfig {
+        &self.inner.cfg
+    }
+
+    /// The access token currently held for this MCP server URL, if any (refreshing it first if
+    /// it is expired and a refresh token exists).
+    pub async fn token_for(&self, resource_url: &str) -> Option<String> {
+        let mut st = self.inner.state.lock().await;
+        match flow::token_for(&self.inner.cfg, &self.inner.http, &mut st, resource_url).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::debug!(error = %e, "no usable stored token");
+                None
+            }
+        }
+    }
+
+    /// Handles a 401 (or a 403 insufficient_scope) from the MCP server at `resource_url`:
+    /// discovery → registration → PKCE authorize → token. Returns a new access token or an
+    /// error (e.g. resource mismatch, issuer mismatch, missing/wrong iss, retry limit reached).
+    pub async fn handle_challenge(
+        &self,
+        resource_url: &str,
+        status: u16,
+        www_authenticate: Option<&str>,
+    ) -> Result<String, AuthError> {
+        let mut st = self.inner.state.lock().await;
+        flow::handle_challenge(
+            &self.inner.cfg,
+            &self.inner.http,
+            &mut st,
+            resource_url,
+            status,
+            www_authenticate,
+        )
+        .await
+    }
+
+    /// Forgets tokens (and registrations if `all`) for a server: `switchyard logout`.
+    pub async fn logout(&self, resource_url: &str, all: bool) -> Result<(), AuthError> {
+        let mut st = self.inner.state.lock().await;
+        let store = &self.inner.cfg.store;
+        let bound = st.bindings.remove(resource_url);
+        st.attempts.remove(resource_url);
+        for key in store.keys()? {
+            let covers = discovery::resource_covers(&key.resource, resource_url);
+            if !covers && bound.as_ref() != Some(&key) {
+                continue;
+            }
+            st.refreshed.remove(&key);
+            if all {
+                store.remove(&key)?;
+            } else if let Some(mut e) = store.load(&key)? {
+                e.tokens = None;
+                store.save(&key, &e)?;
+            }
+        }
+        Ok(())
+    }
+}

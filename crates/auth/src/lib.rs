@@ -1,0 +1,37 @@
+//! OAuth 2.1 for MCP: the client side now; the authorization server and resource-server layer
+//! come later.
+//!
+//! The [`client`] module turns an MCP server's `401`/`403` challenge into an access token:
+//! protected-resource metadata (RFC 9728) → authorization-server metadata (RFC 8414 / OIDC) →
+//! client identity (pre-registered, Client ID Metadata Document, or dynamic registration) →
+//! authorization code with PKCE (S256) and `resource` indicators (RFC 8707) → token, with the
+//! RFC 9207 `iss` check, issuer-bound credentials and an SSRF guard on every fetch.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use switchyard_auth::client::{
+//!     HeadlessAuthorizer, MemoryTokenStore, OAuthClient, OAuthConfig, SsrfPolicy,
+//! };
+//!
+//! # async fn run() -> Result<(), switchyard_auth::client::AuthError> {
+//! let cfg = OAuthConfig::new(
+//!     "my-mcp-client",
+//!     "http://127.0.0.1:8976/callback",
+//!     Arc::new(MemoryTokenStore::new()),
+//!     Arc::new(HeadlessAuthorizer),
+//! )
+//! .with_ssrf(SsrfPolicy::strict());
+//! let oauth = OAuthClient::new(cfg)?;
+//! let mcp = "https://mcp.example.com/mcp";
+//! let token = match oauth.token_for(mcp).await {
+//!     Some(t) => t,
+//!     // ... POST to the server; on a 401 pass its WWW-Authenticate header:
+//!     None => oauth.handle_challenge(mcp, 401, Some(r#"Bearer scope="mcp:read""#)).await?,
+//! };
+//! # let _ = token; Ok(()) }
+//! ```
+//!
+//! The crate has no cargo features.
+#![forbid(unsafe_code)]
+
+pub mod client;
