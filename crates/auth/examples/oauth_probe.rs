@@ -174,7 +174,8 @@ async fn read_sse(mut resp: reqwest::Response, id: u64) -> Result<Value, Error> 
 }
 
 async fn run() -> Result<(), Error> {
-    let url = std::env::args().next_back()
+    let url = std::env::args()
+        .next_back()
         .ok_or("usage: oauth_probe <mcp-url>")?;
     let version =
         std::env::var("MCP_CONFORMANCE_PROTOCOL_VERSION").unwrap_or_else(|_| "2025-11-25".into());

@@ -71,11 +71,19 @@ async fn token_request(
     http: &Http,
     endpoint: &str,
     client: &ClientRegistration,
-    mut form: form_urlencoded::Serializer<'_, String>,
+    pairs: &[(&str, &str)],
     requested_scope: Option<&str>,
 ) -> Result<TokenSet, AuthError> {
-    let auth = authenticate(client, &mut form)?;
-    let body = form.finish();
+    // The serializer is not `Send`; it must be gone before the first await so callers can
+    // drive this future on a multi-threaded runtime.
+    let (body, auth) = {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            form.append_pair(k, v);
+        }
+        let auth = authenticate(client, &mut form)?;
+        (form.finish(), auth)
+    };
     let f = http
         .post(
             "token endpoint",
@@ -140,13 +148,14 @@ pub(crate) struct CodeExchange<'a> {
 
 /// Exchanges an authorization code (with its PKCE verifier) for tokens.
 pub(crate) async fn exchange_code(http: &Http, x: CodeExchange<'_>) -> Result<TokenSet, AuthError> {
-    let mut form = form_urlencoded::Serializer::new(String::new());
-    form.append_pair("grant_type", "authorization_code")
-        .append_pair("code", x.code)
-        .append_pair("redirect_uri", x.redirect_uri)
-        .append_pair("code_verifier", x.verifier)
-        .append_pair("resource", x.resource);
-    token_request(http, x.endpoint, x.client, form, x.requested_scope).await
+    let pairs = [
+        ("grant_type", "authorization_code"),
+        ("code", x.code),
+        ("redirect_uri", x.redirect_uri),
+        ("code_verifier", x.verifier),
+        ("resource", x.resource),
+    ];
+    token_request(http, x.endpoint, x.client, &pairs, x.requested_scope).await
 }
 
 /// Uses `refresh_token`. A rotated refresh token replaces the old one; if the AS sends none,
@@ -161,11 +170,12 @@ pub(crate) async fn refresh(
     let Some(rt) = &old.refresh_token else {
         return Err(AuthError::Config("no refresh token".into()));
     };
-    let mut form = form_urlencoded::Serializer::new(String::new());
-    form.append_pair("grant_type", "refresh_token")
-        .append_pair("refresh_token", rt)
-        .append_pair("resource", resource);
-    let mut t = token_request(http, endpoint, client, form, old.scope.as_deref()).await?;
+    let pairs = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", rt.as_str()),
+        ("resource", resource),
+    ];
+    let mut t = token_request(http, endpoint, client, &pairs, old.scope.as_deref()).await?;
     if t.refresh_token.is_none() {
         t.refresh_token = old.refresh_token.clone();
     }
