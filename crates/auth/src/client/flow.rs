@@ -4,12 +4,13 @@
 use super::challenge::{split_scopes, BearerChallenge};
 use super::discovery::{self, AuthorizationServerMetadata, ProtectedResourceMetadata};
 use super::error::AuthError;
+use super::grant::{AuthorizationParams, PendingAuthorization};
 use super::http::Http;
-use super::pkce::{self, Pkce};
+use super::pkce;
 use super::registration;
 use super::store::{ClientKind, StoreEntry, StoreKey, TokenSet};
-use super::token::{self, CodeExchange};
-use super::{CallbackParams, OAuthConfig, State};
+use super::token;
+use super::{OAuthConfig, State};
 
 /// A token this close to expiry counts as expired (clock skew, request latency).
 const EXPIRY_SKEW_SECS: u64 = 60;
@@ -239,15 +240,6 @@ async fn authorize(
         url: asm.issuer.clone(),
         reason: format!("no {field}"),
     };
-    let s256 = asm
-        .code_challenge_methods_supported
-        .as_ref()
-        .is_some_and(|m| m.iter().any(|x| x == pkce::METHOD_S256));
-    if !s256 {
-        return Err(AuthError::PkceUnsupported {
-            issuer: asm.issuer.clone(),
-        });
-    }
     let az_endpoint = asm
         .authorization_endpoint
         .as_deref()
@@ -256,8 +248,18 @@ async fn authorize(
         .token_endpoint
         .as_deref()
         .ok_or_else(|| missing("token_endpoint"))?;
-    let mut az_url = http.checked_url("authorization endpoint", az_endpoint)?;
+    let az_url = http.checked_url("authorization endpoint", az_endpoint)?;
     http.checked_url("token endpoint", token_endpoint)?;
+    if !asm
+        .code_challenge_methods_supported
+        .as_ref()
+        .is_some_and(|m| m.iter().any(|x| x == pkce::METHOD_S256))
+    {
+        // Checked before registering: no point creating a client we cannot use.
+        return Err(AuthError::PkceUnsupported {
+            issuer: asm.issuer.clone(),
+        });
+    }
 
     let existing = entry
         .client
@@ -268,78 +270,32 @@ async fn authorize(
     entry.token_endpoint = Some(token_endpoint.to_owned());
 
     let redirect_uri = cfg.authorizer.prepare(&cfg.redirect_uri).await?;
-    let pkce = Pkce::generate();
-    let state = pkce::new_state();
     let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
-    {
-        let mut q = az_url.query_pairs_mut();
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", &client.client_id)
-            .append_pair("redirect_uri", &redirect_uri)
-            .append_pair("code_challenge", pkce.challenge())
-            .append_pair("code_challenge_method", pkce::METHOD_S256)
-            .append_pair("state", &state)
-            .append_pair("resource", &prm.resource);
-        if let Some(s) = &scope {
-            q.append_pair("scope", s);
-        }
-    }
+    let pending = PendingAuthorization::new(
+        asm,
+        az_url,
+        AuthorizationParams {
+            client_id: &client.client_id,
+            redirect_uri: &redirect_uri,
+            resource: &prm.resource,
+            scope: scope.as_deref(),
+        },
+    )?;
     tracing::debug!(issuer = %asm.issuer, client_id = %client.client_id, scope = ?scope, "authorizing");
     let cb = cfg
         .authorizer
-        .authorize(az_url.as_str(), &redirect_uri)
+        .authorize(pending.url(), pending.redirect_uri())
         .await?;
-    let code = check_callback(&cb, &state, asm)?;
+    let code = pending.accept(&cb)?;
     token::exchange_code(
         http,
-        CodeExchange {
-            endpoint: token_endpoint,
-            client: &client,
-            code,
-            redirect_uri: &redirect_uri,
-            verifier: pkce.verifier(),
-            resource: &prm.resource,
-            requested_scope: scope.as_deref(),
-        },
+        token_endpoint,
+        &client,
+        code,
+        &prm.resource,
+        scope.as_deref(),
     )
     .await
-}
-
-/// Checks `state`, then the RFC 9207 `iss` (before looking at `error` or `code`, so a
-/// mix-up attacker's error page is not trusted either), then returns the code.
-pub(crate) fn check_callback<'a>(
-    cb: &'a CallbackParams,
-    state: &str,
-    asm: &AuthorizationServerMetadata,
-) -> Result<&'a str, AuthError> {
-    if cb.state.as_deref() != Some(state) {
-        return Err(AuthError::StateMismatch);
-    }
-    match &cb.iss {
-        Some(iss) if *iss != asm.issuer => {
-            return Err(AuthError::IssMismatch {
-                expected: asm.issuer.clone(),
-                found: iss.clone(),
-            })
-        }
-        Some(_) => {}
-        None if asm.authorization_response_iss_parameter_supported == Some(true) => {
-            return Err(AuthError::IssMissing {
-                issuer: asm.issuer.clone(),
-            })
-        }
-        None => {}
-    }
-    if let Some(error) = &cb.error {
-        return Err(AuthError::AuthorizationDenied {
-            error: error.clone(),
-            description: cb.error_description.clone(),
-        });
-    }
-    cb.code
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| AuthError::InvalidCallback("no code".into()))
 }
 
 #[cfg(test)]
@@ -354,93 +310,13 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
-    fn cb(q: &str) -> CallbackParams {
-        CallbackParams::from_query(q).unwrap()
-    }
-
-    const ADVERTISED: &str =
-        r#"{"issuer":"http://localhost:9","authorization_response_iss_parameter_supported":true}"#;
-    const SILENT: &str = r#"{"issuer":"http://localhost:9"}"#;
-
-    #[test]
-    fn iss_equal_to_issuer_is_accepted() {
-        let a = asm(ADVERTISED);
-        assert_eq!(
-            check_callback(
-                &cb("code=c&state=s&iss=http%3A%2F%2Flocalhost%3A9"),
-                "s",
-                &a
-            )
-            .unwrap(),
-            "c"
-        );
-    }
-
-    #[test]
-    fn iss_is_compared_without_normalisation() {
-        let a = asm(ADVERTISED);
-        let e = check_callback(
-            &cb("code=c&state=s&iss=http%3A%2F%2Flocalhost%3A9%2F"),
-            "s",
-            &a,
-        )
-        .unwrap_err();
-        assert!(matches!(e, AuthError::IssMismatch { .. }), "{e}");
-    }
-
-    #[test]
-    fn iss_missing_while_advertised_is_rejected() {
-        let e = check_callback(&cb("code=c&state=s"), "s", &asm(ADVERTISED)).unwrap_err();
-        assert!(matches!(e, AuthError::IssMissing { .. }), "{e}");
-    }
-
-    #[test]
-    fn iss_missing_while_not_advertised_is_accepted() {
-        assert_eq!(
-            check_callback(&cb("code=c&state=s"), "s", &asm(SILENT)).unwrap(),
-            "c"
-        );
-    }
-
-    #[test]
-    fn unexpected_wrong_iss_is_rejected_even_when_not_advertised() {
-        let e = check_callback(
-            &cb("code=c&state=s&iss=https%3A%2F%2Fevil.example.com"),
-            "s",
-            &asm(SILENT),
-        )
-        .unwrap_err();
-        assert!(matches!(e, AuthError::IssMismatch { .. }), "{e}");
-    }
-
-    #[test]
-    fn state_mismatch_and_errors() {
-        let a = asm(SILENT);
-        assert!(matches!(
-            check_callback(&cb("code=c&state=x"), "s", &a),
-            Err(AuthError::StateMismatch)
-        ));
-        assert!(matches!(
-            check_callback(&cb("code=c"), "s", &a),
-            Err(AuthError::StateMismatch)
-        ));
-        assert!(matches!(
-            check_callback(&cb("error=access_denied&state=s"), "s", &a),
-            Err(AuthError::AuthorizationDenied { .. })
-        ));
-        assert!(matches!(
-            check_callback(&cb("state=s"), "s", &a),
-            Err(AuthError::InvalidCallback(_))
-        ));
-    }
-
     #[test]
     fn scope_selection_order_union_and_offline_access() {
         let ch = BearerChallenge::from_header(Some(r#"Bearer scope="mcp:write""#));
         let none = BearerChallenge::default();
         let p = prm(r#"{"resource":"r","scopes_supported":["mcp:basic","mcp:read"]}"#);
         let p_empty = prm(r#"{"resource":"r"}"#);
-        let plain = asm(SILENT);
+        let plain = asm(r#"{"issuer":"http://localhost:9"}"#);
         let offline = asm(r#"{"issuer":"x","scopes_supported":["mcp:basic","offline_access"]}"#);
         // Challenge scope wins over scopes_supported.
         assert_eq!(select_scopes(&ch, &p, &plain, &[], &[]), vec!["mcp:write"]);

@@ -14,7 +14,7 @@
 //! 5. choose scopes (challenge → PRM `scopes_supported` → none; the union with what was
 //!    granted before; `offline_access` only when the AS lists it);
 //! 6. authorize with PKCE S256, `state` and `resource`, through an [`Authorizer`]; check
-//!    `state` and the RFC 9207 `iss`;
+//!    `state` and the RFC 9207 `iss` ([`grant`]);
 //! 7. redeem the code at the token endpoint ([`token`]) and store the tokens ([`store`]).
 //!
 //! Every fetch goes through the [`SsrfPolicy`] with size limits and timeouts. Tokens,
@@ -25,6 +25,7 @@ pub mod challenge;
 pub mod discovery;
 mod error;
 mod flow;
+pub mod grant;
 mod http;
 pub mod pkce;
 pub mod registration;
@@ -301,5 +302,71 @@ impl OAuthClient {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// Callers drive these futures on multi-threaded runtimes (`tokio::spawn`), so they must
+    /// be `Send`; a non-`Send` value held across an await would break them at compile time.
+    #[test]
+    fn client_and_its_futures_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<OAuthClient>();
+        let c = OAuthClient::new(OAuthConfig::new(
+            "t",
+            "http://127.0.0.1:0/callback",
+            Arc::new(MemoryTokenStore::new()),
+            Arc::new(HeadlessAuthorizer),
+        ))
+        .unwrap();
+        assert_send(&c.token_for("https://x/mcp"));
+        assert_send(&c.handle_challenge("https://x/mcp", 401, None));
+        assert_send(&c.logout("https://x/mcp", true));
+    }
+
+    #[test]
+    fn config_is_validated() {
+        let mk = |redirect: &str| {
+            OAuthConfig::new(
+                "t",
+                redirect,
+                Arc::new(MemoryTokenStore::new()),
+                Arc::new(HeadlessAuthorizer),
+            )
+        };
+        assert!(OAuthClient::new(mk("not a url")).is_err());
+        assert!(OAuthClient::new(mk("http://localhost/cb#frag")).is_err());
+        assert!(OAuthClient::new(mk("http://localhost/cb").with_max_authorizations(0)).is_err());
+        assert!(OAuthClient::new(
+            mk("http://localhost/cb").with_client_id_metadata_url("http://app.example/c.json")
+        )
+        .is_err());
+        assert!(OAuthClient::new(
+            mk("http://localhost/cb").with_client_id_metadata_url("https://app.example/c.json")
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn debug_output_hides_the_pre_registered_secret() {
+        let cfg = OAuthConfig::new(
+            "t",
+            "http://localhost/cb",
+            Arc::new(MemoryTokenStore::new()),
+            Arc::new(HeadlessAuthorizer),
+        )
+        .with_pre_registered(PreRegistered {
+            client_id: "cid".into(),
+            client_secret: Some("hunter2".into()),
+            issuer: None,
+        });
+        let c = OAuthClient::new(cfg).unwrap();
+        let s = format!("{c:?}");
+        assert!(s.contains("cid") && !s.contains("hunter2"), "{s}");
     }
 }

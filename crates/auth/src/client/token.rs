@@ -8,6 +8,7 @@ use serde::Deserialize;
 use url::form_urlencoded;
 
 use super::error::AuthError;
+use super::grant::AuthorizationCode;
 use super::http::{Http, PostBody, RESPONSE_LIMIT};
 use super::registration::OAuthErrorBody;
 use super::store::{ClientRegistration, TokenEndpointAuth, TokenSet};
@@ -135,27 +136,23 @@ async fn token_request(
     })
 }
 
-/// The parameters of an authorization-code exchange.
-pub(crate) struct CodeExchange<'a> {
-    pub(crate) endpoint: &'a str,
-    pub(crate) client: &'a ClientRegistration,
-    pub(crate) code: &'a str,
-    pub(crate) redirect_uri: &'a str,
-    pub(crate) verifier: &'a str,
-    pub(crate) resource: &'a str,
-    pub(crate) requested_scope: Option<&'a str>,
-}
-
-/// Exchanges an authorization code (with its PKCE verifier) for tokens.
-pub(crate) async fn exchange_code(http: &Http, x: CodeExchange<'_>) -> Result<TokenSet, AuthError> {
+/// Redeems a checked authorization code (with its PKCE verifier) for tokens.
+pub(crate) async fn exchange_code(
+    http: &Http,
+    endpoint: &str,
+    client: &ClientRegistration,
+    code: AuthorizationCode,
+    resource: &str,
+    requested_scope: Option<&str>,
+) -> Result<TokenSet, AuthError> {
     let pairs = [
         ("grant_type", "authorization_code"),
-        ("code", x.code),
-        ("redirect_uri", x.redirect_uri),
-        ("code_verifier", x.verifier),
-        ("resource", x.resource),
+        ("code", code.code.as_str()),
+        ("redirect_uri", code.redirect_uri.as_str()),
+        ("code_verifier", code.verifier.as_str()),
+        ("resource", resource),
     ];
-    token_request(http, x.endpoint, x.client, &pairs, x.requested_scope).await
+    token_request(http, endpoint, client, &pairs, requested_scope).await
 }
 
 /// Uses `refresh_token`. A rotated refresh token replaces the old one; if the AS sends none,
