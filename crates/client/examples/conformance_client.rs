@@ -210,14 +210,49 @@ mod auth {
     use std::sync::Arc;
 
     use serde_json::Value;
-    use switchyard_client::AuthProvider;
+    use switchyard_auth::client::{
+        HeadlessAuthorizer, MemoryTokenStore, OAuthClient, OAuthConfig, PreRegistered, SsrfPolicy,
+    };
+    use switchyard_client::{AuthProvider, OAuth};
+
+    /// Where the suite's authorization server redirects; nobody listens there, the headless
+    /// authorizer reads the redirect instead of following it.
+    const REDIRECT_URI: &str = "http://localhost:3000/callback";
+    /// The client ID metadata document URL the suite expects.
+    const CIMD_URL: &str = "https://conformance-test.local/client-metadata.json";
 
     /// The OAuth provider for `auth/*` scenarios (none otherwise).
-    pub(super) fn provider(scenario: &str, _context: &Value) -> Option<Arc<dyn AuthProvider>> {
+    pub(super) fn provider(scenario: &str, context: &Value) -> Option<Arc<dyn AuthProvider>> {
         if !scenario.starts_with("auth/") {
             return None;
         }
-        None
+        // The suite's servers are http://localhost; production configs keep the strict policy.
+        let mut cfg = OAuthConfig::new(
+            "Switchyard conformance client",
+            REDIRECT_URI,
+            Arc::new(MemoryTokenStore::new()),
+            Arc::new(HeadlessAuthorizer),
+        )
+        .with_ssrf(SsrfPolicy::danger_allow_loopback_http())
+        .with_client_id_metadata_url(CIMD_URL);
+        if let Some(id) = context.get("client_id").and_then(Value::as_str) {
+            if scenario == "auth/pre-registration" {
+                cfg = cfg.with_pre_registered(PreRegistered {
+                    client_id: id.to_owned(),
+                    client_secret: context
+                        .get("client_secret")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    issuer: context
+                        .get("issuer")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                });
+            }
+        }
+        OAuthClient::new(cfg)
+            .ok()
+            .map(|c| Arc::new(OAuth(c)) as Arc<dyn AuthProvider>)
     }
 }
 

@@ -76,6 +76,30 @@ pub trait AuthProvider: Send + Sync {
     ) -> BoxFuture<'a, Result<String, String>>;
 }
 
+/// The OAuth 2.1 client as an [`AuthProvider`]: tokens from its store, challenges answered with
+/// discovery, registration and the authorization-code flow.
+#[derive(Clone, Debug)]
+pub struct OAuth(pub switchyard_auth::client::OAuthClient);
+
+impl AuthProvider for OAuth {
+    fn token<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Option<String>> {
+        Box::pin(self.0.token_for(url))
+    }
+    fn challenge<'a>(
+        &'a self,
+        url: &'a str,
+        status: u16,
+        www_authenticate: Option<String>,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            self.0
+                .handle_challenge(url, status, www_authenticate.as_deref())
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
 /// A fixed bearer token (an API key, or a token obtained elsewhere).
 #[derive(Clone)]
 pub struct StaticToken(pub String);
