@@ -229,7 +229,14 @@ struct Vocab {
     /// of indexing).
     short_words: FxMap<ShortKey, Option<u32>>,
     long_words: FxMap<Box<str>, Option<u32>>,
+    /// Direct-mapped cache in front of `short_words` for the most frequent words: one
+    /// L2-resident slot per hash bucket, so common words cost one cache line, not a probe of
+    /// the whole (megabytes-large) map. Empty slots hold a zero key, which no word has.
+    recent: Box<[(ShortKey, Option<u32>)]>,
 }
+
+/// Slots of [`Vocab::recent`] (a power of two); 4,096 × 32 bytes = 128 KiB.
+const RECENT_SLOTS: usize = 4096;
 
 /// A word of at most [`ShortKey::MAX`] bytes stored inline as three little-endian words:
 /// bytes, zero padding, length in the last byte.
@@ -256,6 +263,15 @@ impl ShortKey {
     }
 }
 
+impl ShortKey {
+    /// Slot in [`Vocab::recent`].
+    fn slot(&self) -> usize {
+        let h = (self.0[0] ^ self.0[1].rotate_left(21) ^ self.0[2].rotate_left(42))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> 52) as usize & (RECENT_SLOTS - 1)
+    }
+}
+
 impl std::hash::Hash for ShortKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         for w in self.0 {
@@ -267,6 +283,29 @@ impl std::hash::Hash for ShortKey {
 impl Vocab {
     fn word_term(&mut self, tokenizer: &Tokenizer, word: &str) -> Option<u32> {
         let short = ShortKey::new(word);
+        let slot = short.map(|k| k.slot());
+        if let (Some(k), Some(i)) = (short, slot) {
+            if self.recent.is_empty() {
+                self.recent = vec![(ShortKey([0; 3]), None); RECENT_SLOTS].into_boxed_slice();
+            }
+            let (rk, rt) = self.recent[i];
+            if rk == k {
+                return rt;
+            }
+        }
+        let term = self.word_term_slow(tokenizer, word, short);
+        if let (Some(k), Some(i)) = (short, slot) {
+            self.recent[i] = (k, term);
+        }
+        term
+    }
+
+    fn word_term_slow(
+        &mut self,
+        tokenizer: &Tokenizer,
+        word: &str,
+        short: Option<ShortKey>,
+    ) -> Option<u32> {
         let cached = match &short {
             Some(k) => self.short_words.get(k),
             None => self.long_words.get(word),
@@ -641,6 +680,7 @@ impl Index {
         n += self.vocab.terms.capacity() * map_entry(size_of::<Box<str>>(), 4);
         n += self.vocab.terms.keys().map(|k| k.len()).sum::<usize>();
         n += self.vocab.short_words.capacity() * map_entry(size_of::<ShortKey>(), 8);
+        n += self.vocab.recent.len() * size_of::<(ShortKey, Option<u32>)>();
         n += self.vocab.long_words.capacity() * map_entry(size_of::<Box<str>>(), 8);
         n += self.vocab.long_words.keys().map(|k| k.len()).sum::<usize>();
         n += self.postings.capacity() * size_of::<Vec<Posting>>();

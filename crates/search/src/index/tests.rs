@@ -344,3 +344,22 @@ fn expansion_weight_zero_turns_the_thesaurus_off() {
         .expect("add");
     assert!(idx.search("folder", 1).expect("search").is_empty());
 }
+
+#[test]
+fn word_cache_slots_never_mix_up_words() {
+    // Far more words than cache slots, so slots are shared and overwritten.
+    let tok = Tokenizer::new();
+    let mut vocab = Vocab::default();
+    let words: Vec<String> = (0..RECENT_SLOTS * 3).map(|i| format!("w{i}x")).collect();
+    let first: Vec<Option<u32>> = words.iter().map(|w| vocab.word_term(&tok, w)).collect();
+    for (w, t) in words.iter().zip(&first).rev() {
+        assert_eq!(vocab.word_term(&tok, w), *t, "{w}");
+        let stem = tok.word_term(w).expect("not a stop word");
+        assert_eq!(vocab.terms.get(stem.as_ref()).copied(), *t, "{w}");
+    }
+    assert_eq!(vocab.word_term(&tok, "the"), None, "stop words stay out");
+    let long = "a".repeat(ShortKey::MAX + 1);
+    let t = vocab.word_term(&tok, &long);
+    assert!(t.is_some());
+    assert_eq!(vocab.word_term(&tok, &long), t);
+}
