@@ -3,7 +3,8 @@
 #
 # 1. formatting and lints        cargo fmt --check, cargo clippy -D warnings
 # 2. Rust tests                  cargo test --workspace (unit, property, black-box)
-# 3. conformance (server)        the official MCP suite, both revisions, no expected failures
+# 3. conformance                 the official MCP suite, server and client, both revisions,
+#                                no expected-failures file
 # 4. interop                     official TypeScript and Python clients against the example server
 #
 # Services: tests that need PostgreSQL or Redis read DATABASE_URL / REDIS_URL and say clearly
@@ -30,6 +31,7 @@ step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test --workspace" cargo test --workspace
 step "conformance: server (2025-11-25, 2026-07-28)" bash scripts/conformance-server.sh
+step "conformance: client (2025-11-25, 2026-07-28)" bash scripts/conformance-client.sh
 if [ -x tests/interop/run.sh ] || [ -f tests/interop/run.sh ]; then
     step "interop: TypeScript and Python clients" bash tests/interop/run.sh
 fi
