@@ -615,3 +615,55 @@ async fn oversized_metadata_is_refused() {
         "{e}"
     );
 }
+
+/// Stands in for a loopback listener that picks its port in `prepare`.
+struct PortPicking;
+
+impl switchyard_auth::client::Authorizer for PortPicking {
+    fn prepare(
+        &self,
+        redirect_uri: &str,
+    ) -> switchyard_auth::client::BoxFuture<'_, Result<String, AuthError>> {
+        let r = redirect_uri.replace(":0/", ":39123/");
+        Box::pin(async move { Ok(r) })
+    }
+    fn authorize(
+        &self,
+        authorize_url: &str,
+        redirect_uri: &str,
+    ) -> switchyard_auth::client::BoxFuture<
+        '_,
+        Result<switchyard_auth::client::CallbackParams, AuthError>,
+    > {
+        HeadlessAuthorizer.authorize(authorize_url, redirect_uri)
+    }
+}
+
+#[tokio::test]
+async fn the_prepared_redirect_uri_is_registered_authorized_and_redeemed() {
+    use switchyard_auth::client::Authorizer as _;
+    // The default `prepare` keeps the configured URI.
+    assert_eq!(
+        HeadlessAuthorizer
+            .prepare("http://127.0.0.1:0/cb")
+            .await
+            .unwrap(),
+        "http://127.0.0.1:0/cb"
+    );
+    let p = spawn_pair(AsConfig::default(), RsConfig::default()).await;
+    let cfg = OAuthConfig::new(
+        "t",
+        "http://127.0.0.1:0/callback",
+        Arc::new(MemoryTokenStore::new()),
+        Arc::new(PortPicking),
+    )
+    .with_ssrf(SsrfPolicy::danger_allow_loopback_http());
+    authorize(&OAuthClient::new(cfg).unwrap(), &p)
+        .await
+        .unwrap();
+    let want = "http://127.0.0.1:39123/callback";
+    let log = p.as_.log();
+    assert_eq!(log.registrations[0]["redirect_uris"][0], want);
+    assert_eq!(log.authorizations[0]["redirect_uri"], want);
+    assert_eq!(log.token_requests[0].0["redirect_uri"], want);
+}

@@ -128,8 +128,16 @@ impl Authorizer for HeadlessAuthorizer {
                 url: authorize_url.clone(),
                 reason: e.to_string(),
             })?;
+            super::ssrf::SsrfPolicy::danger_allow_loopback_http().check_url(&url)?;
+            // Loopback is allowed (test authorization servers run there); private, link-local
+            // and metadata addresses are not. The caller has already checked the URL itself
+            // against its own policy.
             let client = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .dns_resolver(super::ssrf::GuardedResolver::shared(
+                    super::ssrf::SsrfPolicy::danger_allow_loopback_http(),
+                ))
                 .timeout(Duration::from_secs(20))
                 .build()
                 .map_err(|e| AuthError::Authorizer(format!("HTTP client: {e}")))?;

@@ -265,11 +265,13 @@ async fn authorize(
         .client
         .as_ref()
         .filter(|c| c.kind == ClientKind::Dynamic);
-    let client = registration::client_identity(http, cfg, asm, existing).await?;
+    // The authorizer fixes the redirect URI first (a loopback listener picks its port), so
+    // the registration names the URI the AS will actually see.
+    let redirect_uri = cfg.authorizer.prepare(&cfg.redirect_uri).await?;
+    let client = registration::client_identity(http, cfg, asm, existing, &redirect_uri).await?;
     entry.client = Some(client.clone());
     entry.token_endpoint = Some(token_endpoint.to_owned());
 
-    let redirect_uri = cfg.authorizer.prepare(&cfg.redirect_uri).await?;
     let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
     let pending = PendingAuthorization::new(
         asm,

@@ -44,13 +44,33 @@ fn secret_method(asm: &AuthorizationServerMetadata) -> TokenEndpointAuth {
     }
 }
 
-/// Picks (or obtains) the client identity for `asm`. `existing` is a stored identity for the
-/// same issuer; a dynamically registered one is reused when its redirect URI still matches.
+/// Whether a registration made for redirect URI `registered` serves `wanted`: the same URI,
+/// or loopback URIs differing only in port (RFC 8252 §7.3: the AS allows any port there, and
+/// a loopback listener gets a new port each run).
+pub fn redirect_matches(registered: &str, wanted: &str) -> bool {
+    if registered == wanted {
+        return true;
+    }
+    let (Ok(a), Ok(b)) = (url::Url::parse(registered), url::Url::parse(wanted)) else {
+        return false;
+    };
+    a.scheme() == "http"
+        && application_type(registered) == "native"
+        && a.scheme() == b.scheme()
+        && a.host() == b.host()
+        && a.path() == b.path()
+        && a.query() == b.query()
+}
+
+/// Picks (or obtains) the client identity for `asm`, for redirect URI `redirect_uri`.
+/// `existing` is a stored identity for the same issuer; a dynamically registered one is reused
+/// when its redirect URI still matches ([`redirect_matches`]).
 pub(crate) async fn client_identity(
     http: &Http,
     cfg: &OAuthConfig,
     asm: &AuthorizationServerMetadata,
     existing: Option<&ClientRegistration>,
+    redirect_uri: &str,
 ) -> Result<ClientRegistration, AuthError> {
     if let Some(p) = &cfg.pre_registered {
         // Credentials bound to another AS are never sent to this one.
@@ -63,7 +83,7 @@ pub(crate) async fn client_identity(
                 client_id: p.client_id.clone(),
                 client_secret: p.client_secret.clone(),
                 auth_method,
-                redirect_uri: cfg.redirect_uri.clone(),
+                redirect_uri: redirect_uri.to_owned(),
                 kind: ClientKind::PreRegistered,
             });
         }
@@ -76,17 +96,17 @@ pub(crate) async fn client_identity(
             client_id: url.clone(),
             client_secret: None,
             auth_method: TokenEndpointAuth::None,
-            redirect_uri: cfg.redirect_uri.clone(),
+            redirect_uri: redirect_uri.to_owned(),
             kind: ClientKind::MetadataDocument,
         });
     }
     if let Some(e) = existing {
-        if e.kind == ClientKind::Dynamic && e.redirect_uri == cfg.redirect_uri {
+        if e.kind == ClientKind::Dynamic && redirect_matches(&e.redirect_uri, redirect_uri) {
             return Ok(e.clone());
         }
     }
     match &asm.registration_endpoint {
-        Some(endpoint) => register(http, cfg, asm, endpoint).await,
+        Some(endpoint) => register(http, cfg, asm, endpoint, redirect_uri).await,
         None => Err(AuthError::NoRegistrationMethod {
             issuer: asm.issuer.clone(),
         }),
@@ -122,25 +142,37 @@ impl OAuthErrorBody {
     }
 }
 
+/// The RFC 7591 registration request body, and the auth method it asks for: the first of
+/// basic, post, none that the AS supports.
+pub fn registration_request(
+    client_name: &str,
+    redirect_uri: &str,
+    asm: &AuthorizationServerMetadata,
+) -> (serde_json::Value, TokenEndpointAuth) {
+    let requested = PREFERRED_METHODS
+        .into_iter()
+        .find(|m| asm.supports_auth_method(m.as_str()))
+        .unwrap_or(TokenEndpointAuth::None);
+    let body = json!({
+        "client_name": client_name,
+        "redirect_uris": [redirect_uri],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": requested.as_str(),
+        "application_type": application_type(redirect_uri),
+    });
+    (body, requested)
+}
+
 /// RFC 7591 dynamic registration.
 async fn register(
     http: &Http,
     cfg: &OAuthConfig,
     asm: &AuthorizationServerMetadata,
     endpoint: &str,
+    redirect_uri: &str,
 ) -> Result<ClientRegistration, AuthError> {
-    let requested = PREFERRED_METHODS
-        .into_iter()
-        .find(|m| asm.supports_auth_method(m.as_str()))
-        .unwrap_or(TokenEndpointAuth::None);
-    let body = json!({
-        "client_name": cfg.client_name,
-        "redirect_uris": [cfg.redirect_uri],
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": requested.as_str(),
-        "application_type": application_type(&cfg.redirect_uri),
-    });
+    let (body, requested) = registration_request(&cfg.client_name, redirect_uri, asm);
     let bytes = serde_json::to_vec(&body)
         .map_err(|e| AuthError::Config(format!("registration body: {e}")))?;
     tracing::debug!(
@@ -192,7 +224,7 @@ async fn register(
         client_id: r.client_id,
         client_secret: r.client_secret,
         auth_method,
-        redirect_uri: cfg.redirect_uri.clone(),
+        redirect_uri: redirect_uri.to_owned(),
         kind: ClientKind::Dynamic,
     })
 }
@@ -208,6 +240,63 @@ mod tests {
         assert_eq!(application_type("http://[::1]:9/cb"), "native");
         assert_eq!(application_type("com.example.app:/cb"), "native");
         assert_eq!(application_type("https://app.example.com/cb"), "web");
+    }
+
+    #[test]
+    fn registration_request_body_is_pinned() {
+        let asm: AuthorizationServerMetadata = serde_json::from_str(
+            r#"{"issuer":"x","token_endpoint_auth_methods_supported":["none","client_secret_post"]}"#,
+        )
+        .unwrap();
+        let (body, method) =
+            registration_request("Switchyard", "http://127.0.0.1:8976/callback", &asm);
+        assert_eq!(method, TokenEndpointAuth::ClientSecretPost);
+        assert_eq!(
+            body,
+            json!({
+                "client_name": "Switchyard",
+                "redirect_uris": ["http://127.0.0.1:8976/callback"],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "token_endpoint_auth_method": "client_secret_post",
+                "application_type": "native",
+            })
+        );
+        let only_none: AuthorizationServerMetadata = serde_json::from_str(
+            r#"{"issuer":"x","token_endpoint_auth_methods_supported":["private_key_jwt"]}"#,
+        )
+        .unwrap();
+        let (body, _) = registration_request("S", "https://app.example/cb", &only_none);
+        assert_eq!(body["token_endpoint_auth_method"], "none");
+        assert_eq!(body["application_type"], "web");
+    }
+
+    #[test]
+    fn loopback_registrations_are_reused_across_ports_only() {
+        assert!(redirect_matches(
+            "http://127.0.0.1:1234/cb",
+            "http://127.0.0.1:1234/cb"
+        ));
+        assert!(redirect_matches(
+            "http://127.0.0.1:1234/cb",
+            "http://127.0.0.1:5678/cb"
+        ));
+        assert!(redirect_matches(
+            "http://localhost:3000/callback",
+            "http://localhost:4000/callback"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1:1234/cb",
+            "http://127.0.0.1:1234/other"
+        ));
+        assert!(!redirect_matches(
+            "http://127.0.0.1:1234/cb",
+            "http://localhost:1234/cb"
+        ));
+        assert!(!redirect_matches(
+            "https://app.example:1/cb",
+            "https://app.example:2/cb"
+        ));
     }
 
     #[test]
