@@ -31,6 +31,10 @@
 //! # let _ = token; Ok(()) }
 //! ```
 //!
+//! `examples/oauth_probe.rs`
+//! is a small MCP client built on this API; it passes the conformance suite's `auth/*` client
+//! scenarios (`cargo build -p switchyard-auth --example oauth_probe`).
+//!
 //! The crate has no cargo features.
 #![forbid(unsafe_code)]
 

@@ -3,7 +3,7 @@
 //! A malicious MCP server controls the PRM document, which names the authorization server,
 //! whose metadata names the endpoints. Without a guard the client could be steered at cloud
 //! metadata services or the user's LAN. Every URL is checked before the request (scheme, IP
-//! literal hosts), host names are resolved by [`GuardedResolver`], which refuses if *any*
+//! literal hosts), host names are resolved by a guarded DNS resolver, which refuses if *any*
 //! resolved address is forbidden (the connection then uses exactly the checked addresses: no
 //! second lookup to rebind), and each redirect hop goes through the same checks.
 
@@ -61,7 +61,7 @@ impl SsrfPolicy {
     }
 
     /// Checks a URL before it is fetched: scheme, no credentials, and the host if it is an IP
-    /// literal. Host names are checked after resolution by [`GuardedResolver`].
+    /// literal. Host names are checked after resolution, by the fetcher's DNS resolver.
     pub fn check_url(&self, url: &Url) -> Result<(), AuthError> {
         let deny = |reason: String| AuthError::SsrfBlocked {
             url: url.as_str().to_owned(),
