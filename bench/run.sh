@@ -134,7 +134,9 @@ awk '
     }
   }' "$RESULTS"
 echo
-echo "Ratios: req/s of the row ÷ req/s of the same mode and c; in brackets the same ratio from CPU µs/call."
+echo "Ratios: req/s of the row ÷ req/s of the same mode and c (session-stream rows: ÷ the session rows); in"
+echo "brackets the same ratio from CPU µs/call (the baseline's µs ÷ the row's µs), i.e. the throughput ratio"
+echo "when the server's core, not the load generator, is the limit."
 echo
 echo "Idle legacy sessions (initialize + notifications/initialized, then nothing), server RSS:"
 echo
