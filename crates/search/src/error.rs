@@ -77,3 +77,50 @@ pub enum SearchError {
     #[error("embedding failed: {0}")]
     Embedding(#[from] crate::hybrid::EmbedError),
 }
+
+impl SearchError {
+    /// The `error_code` of a Claude API `tool_search_tool_result_error` for this error, from
+    /// the SDK's enum (`invalid_tool_input | unavailable | too_many_requests |
+    /// execution_time_exceeded`): a query or pattern the caller can fix is
+    /// `invalid_tool_input`; everything else is `unavailable`. The one place that maps
+    /// search errors to that wire code.
+    pub fn tool_search_error_code(&self) -> &'static str {
+        match self {
+            Self::EmptyQuery
+            | Self::QueryTooLong { .. }
+            | Self::TooManyTerms { .. }
+            | Self::NoSearchableTerms
+            | Self::PatternTooLong { .. }
+            | Self::InvalidPattern { .. }
+            | Self::UnsupportedRegex { .. } => "invalid_tool_input",
+            Self::InvalidTool { .. }
+            | Self::IndexFull { .. }
+            | Self::InvalidCatalog { .. }
+            | Self::Embedding(_) => "unavailable",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_fixable_errors_map_to_invalid_tool_input() {
+        assert_eq!(
+            SearchError::EmptyQuery.tool_search_error_code(),
+            "invalid_tool_input"
+        );
+        let long = SearchError::PatternTooLong {
+            len: 201,
+            limit: 200,
+        };
+        assert_eq!(long.tool_search_error_code(), "invalid_tool_input");
+        let unsupported = SearchError::UnsupportedRegex {
+            feature: "lookaround",
+        };
+        assert_eq!(unsupported.tool_search_error_code(), "invalid_tool_input");
+        let down = SearchError::Embedding(crate::EmbedError::Unavailable("x".into()));
+        assert_eq!(down.tool_search_error_code(), "unavailable");
+    }
+}

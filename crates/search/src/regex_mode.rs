@@ -11,8 +11,8 @@
 //! also matches before a final newline), and `\d`, `\w`, `\s` and `\b` follow Unicode
 //! definitions that differ from Python's in a few code points.
 //!
-//! A pattern is searched in each field of each tool: name, title, description, every
-//! parameter name and every parameter description. The score of a tool is the weighted sum,
+//! A pattern is searched in each non-empty field of each tool: name, title, description,
+//! every parameter name and every parameter description. The score of a tool is the weighted sum,
 //! over fields, of the number of matches (capped at [`MAX_MATCHES_PER_FIELD`]).
 
 use regex::{Regex, RegexBuilder};
@@ -69,8 +69,10 @@ impl ToolPattern {
         self.regex.is_match(text)
     }
 
+    /// Matches in one field, at most [`MAX_MATCHES_PER_FIELD`]. Absent (empty) fields are
+    /// not searched, so `^$` does not match every tool without a title.
     fn count(&self, text: &str) -> usize {
-        if text.is_empty() && !self.regex.is_match(text) {
+        if text.is_empty() {
             return 0;
         }
         self.regex
