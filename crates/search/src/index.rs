@@ -84,7 +84,7 @@ pub struct Bm25Config {
     /// Server name.
     pub server: FieldParams,
     /// Weight of thesaurus expansions relative to the query's own words (0 turns expansion
-    /// off). See the thesaurus notes in the crate docs.
+    /// off). See the crate docs.
     pub expansion_weight: f32,
 }
 

@@ -28,8 +28,16 @@
 //! | regex | [`Index::search_regex`] | Python `re.search` syntax, as the Claude API's regex tool search |
 //! | hybrid | [`Index::search_hybrid`] | BM25F + embeddings from an [`Embedder`], by reciprocal rank fusion |
 //!
+//! BM25F tokenizes names and text alike: snake_case, camelCase, kebab-case and dotted names
+//! are split into words (and also kept whole as identifiers), case is folded and English words
+//! are stemmed. At query time a small thesaurus adds the words tool authors use for the words
+//! users say ("folder" → "directory", "PR" → "pull request") at a reduced weight
+//! ([`Bm25Config::expansion_weight`]; 0 turns it off). Tools can be added and removed one at a
+//! time ([`Index::add`], [`Index::remove`], [`Index::remove_server`]).
+//!
 //! The crate has no Cargo features. Limits on queries, patterns and indexed tools are in
-//! [`limits`]; every failure is a [`SearchError`].
+//! [`limits`]; every failure is a [`SearchError`], and
+//! [`SearchError::tool_search_error_code`] gives the Claude API `error_code` for it.
 
 mod error;
 pub mod hybrid;

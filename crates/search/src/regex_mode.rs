@@ -1,19 +1,4 @@
-//! Regex mode, compatible with the Claude API's `tool_search_tool_regex`.
-//!
-//! Patterns use Python `re` syntax and `re.search` semantics (a match anywhere), are
-//! case-sensitive unless they contain `(?i)`, and are at most
-//! [`MAX_PATTERN_CHARS`] characters. They are translated to the `regex` crate's syntax,
-//! which runs in time linear in the text; Python features that need backtracking
-//! (backreferences, lookaround, atomic groups, possessive quantifiers, conditionals) are
-//! refused with [`SearchError::UnsupportedRegex`].
-//!
-//! Differences from Python that remain: `$` matches only at the very end of a field (Python
-//! also matches before a final newline), and `\d`, `\w`, `\s` and `\b` follow Unicode
-//! definitions that differ from Python's in a few code points.
-//!
-//! A pattern is searched in each non-empty field of each tool: name, title, description,
-//! every parameter name and every parameter description. The score of a tool is the weighted sum,
-//! over fields, of the number of matches (capped at [`MAX_MATCHES_PER_FIELD`]).
+//! Regex mode, compatible with the Claude API's `tool_search_tool_regex` (see [`ToolPattern`]).
 
 use regex::{Regex, RegexBuilder};
 
@@ -28,7 +13,23 @@ pub const MAX_MATCHES_PER_FIELD: usize = 8;
 /// description, in that order.
 const FIELD_WEIGHTS: [f32; 5] = [4.0, 3.0, 2.0, 1.0, 0.5];
 
-/// A compiled tool-search pattern.
+/// A compiled tool-search pattern, compatible with the Claude API's `tool_search_tool_regex`.
+///
+/// Patterns use Python `re` syntax and `re.search` semantics (a match anywhere), are
+/// case-sensitive unless they contain `(?i)`, and are at most
+/// [`MAX_PATTERN_CHARS`] characters. They are translated to the `regex` crate's syntax,
+/// which runs in time linear in the text; Python features that need backtracking
+/// (backreferences, lookaround, atomic groups, possessive quantifiers, conditionals) are
+/// refused with [`SearchError::UnsupportedRegex`].
+///
+/// Python's `$` also matches before a final newline; to keep that, one trailing `\n` of a
+/// field is left out of the searched text (so `\Z` also matches there, where Python's would
+/// not). Remaining differences: `\d`, `\w`, `\s` and `\b` follow Unicode definitions that
+/// differ from Python's in a few code points, and global flags need not come first.
+///
+/// A pattern is searched in each non-empty field of each tool: name, title, description,
+/// every parameter name and every parameter description. The score of a tool is the weighted sum,
+/// over fields, of the number of matches (capped at [`MAX_MATCHES_PER_FIELD`]).
 #[derive(Debug, Clone)]
 pub struct ToolPattern {
     regex: Regex,
@@ -72,6 +73,7 @@ impl ToolPattern {
     /// Matches in one field, at most [`MAX_MATCHES_PER_FIELD`]. Absent (empty) fields are
     /// not searched, so `^$` does not match every tool without a title.
     fn count(&self, text: &str) -> usize {
+        let text = text.strip_suffix('\n').unwrap_or(text);
         if text.is_empty() {
             return 0;
         }
@@ -101,7 +103,7 @@ fn regex_error_text(e: &regex::Error) -> String {
 }
 
 impl Index {
-    /// Ranks tools whose fields match a Python-syntax regex (see the [module docs](self)).
+    /// Ranks tools whose fields match a Python-syntax regex (see [`ToolPattern`] and the crate docs).
     /// Returns at most `top` hits, best first, ties in index order.
     ///
     /// Errors: [`SearchError::EmptyQuery`], [`SearchError::PatternTooLong`],

@@ -83,6 +83,19 @@ fn python_syntax_is_translated() {
 }
 
 #[test]
+fn dollar_matches_before_a_final_newline_as_in_python() {
+    let mut idx = Index::new();
+    let doc = ToolDoc {
+        server: "s".into(),
+        name: "t".into(),
+        description: "Reads files\n".into(),
+        ..ToolDoc::default()
+    };
+    idx.add(doc).expect("add");
+    assert_eq!(names(&idx, "files$"), ["t"]);
+}
+
+#[test]
 fn translate_outputs() {
     assert_eq!(translate(r"a{,3}").expect("ok"), r"a{0,3}");
     assert_eq!(translate(r"a{2,}?").expect("ok"), r"a{2,}?");
