@@ -123,11 +123,16 @@ impl StdioProcess {
 
     fn kill_group(&mut self) {
         if let Some(pgid) = self.pgid.take() {
-            // No libc here (no unsafe): `kill` on the negative pgid signals the whole group.
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &format!("-{pgid}")])
-                .stderr(Stdio::null())
-                .status();
+            // killpg, not the `kill` command: procps `kill -KILL -<pgid>` was seen to signal
+            // pid -1 (every process the user owns) instead of the group.
+            if let Ok(pgid) = i32::try_from(pgid) {
+                if pgid > 1 {
+                    let _ = nix::sys::signal::killpg(
+                        nix::unistd::Pid::from_raw(pgid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
         }
         let _ = self.child.start_kill();
     }

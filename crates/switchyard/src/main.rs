@@ -19,6 +19,14 @@ struct Cli {
 enum Command {
     /// Serve an MCP endpoint (the built-in demo server for now) over Streamable HTTP or stdio.
     Serve(cmd::serve::Args),
+    /// List the tools of an MCP server (URL, or a stdio command after `--`).
+    Tools(cmd::client::ToolsArgs),
+    /// Call a tool: `call <url> <tool> [key=value…|--json '{…}']`.
+    Call(cmd::client::CallArgs),
+    /// Log in to an OAuth-protected MCP server (opens the browser, loopback redirect).
+    Login(cmd::client::LoginArgs),
+    /// Forget the tokens (and with --all the registration) for a server.
+    Logout(cmd::client::LoginArgs),
     /// Feed JSON to the incremental tool-input parser in chunks; print its events.
     JsonStream(cmd::json_stream::Args),
     /// Rank the tools of a catalog file for a query (BM25F, regex or hybrid).
@@ -29,6 +37,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Tools(args) => cmd::client::tools(args),
+        Command::Call(args) => cmd::client::call(args),
+        Command::Login(args) => cmd::client::login(args),
+        Command::Logout(args) => cmd::client::logout(args),
         Command::JsonStream(args) => cmd::json_stream::run(args),
         Command::Search(args) => cmd::search::run(args),
     };
