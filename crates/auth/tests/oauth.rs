@@ -667,3 +667,24 @@ async fn the_prepared_redirect_uri_is_registered_authorized_and_redeemed() {
     assert_eq!(log.authorizations[0]["redirect_uri"], want);
     assert_eq!(log.token_requests[0].0["redirect_uri"], want);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_challenges_share_one_authorization() {
+    let p = Arc::new(spawn_pair(AsConfig::default(), RsConfig::default()).await);
+    let c = client();
+    let (status, www) = p.call(None).await;
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (c, url, www) = (c.clone(), p.rs.mcp_url(), www.clone());
+        tasks.push(tokio::spawn(async move {
+            c.handle_challenge(&url, status, www.as_deref()).await
+        }));
+    }
+    let mut tokens = Vec::new();
+    for t in tasks {
+        tokens.push(t.await.unwrap().unwrap());
+    }
+    tokens.dedup();
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    assert_eq!(p.as_.log().authorizations.len(), 1);
+}

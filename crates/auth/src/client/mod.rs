@@ -213,6 +213,9 @@ struct Inner {
     http: http::Http,
     /// Held for the whole of a challenge so concurrent challenges run one flow.
     state: tokio::sync::Mutex<State>,
+    /// Bumped whenever a challenge yields a token; lets a challenge that waited for the lock
+    /// see that another one already obtained a token.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// The OAuth client. Cheap to clone; clones share state.
@@ -239,6 +242,7 @@ impl OAuthClient {
                 cfg,
                 http,
                 state: tokio::sync::Mutex::new(State::default()),
+                generation: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -270,8 +274,19 @@ impl OAuthClient {
         status: u16,
         www_authenticate: Option<&str>,
     ) -> Result<String, AuthError> {
+        use std::sync::atomic::Ordering;
+        let seen = self.inner.generation.load(Ordering::SeqCst);
         let mut st = self.inner.state.lock().await;
-        flow::handle_challenge(
+        if self.inner.generation.load(Ordering::SeqCst) != seen {
+            // Another challenge finished while this one waited (requests sent in parallel all
+            // got the same 401): its token answers this one too, without another authorization.
+            if let Ok(Some(t)) =
+                flow::token_for(&self.inner.cfg, &self.inner.http, &mut st, resource_url).await
+            {
+                return Ok(t);
+            }
+        }
+        let r = flow::handle_challenge(
             &self.inner.cfg,
             &self.inner.http,
             &mut st,
@@ -279,7 +294,11 @@ impl OAuthClient {
             status,
             www_authenticate,
         )
-        .await
+        .await;
+        if r.is_ok() {
+            self.inner.generation.fetch_add(1, Ordering::SeqCst);
+        }
+        r
     }
 
     /// Forgets tokens (and registrations if `all`) for a server: `switchyard logout`.
