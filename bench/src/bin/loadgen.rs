@@ -3,8 +3,9 @@
 //! seconds. Reports requests/s, p50/p99/max latency and errors over the measured window, and,
 //! with `--server-pid`, the server's CPU time (user + system) per call over the same window.
 //!
-//! Every answer is validated (status 200, content type, the echoed text, no JSON-RPC error and,
-//! in session mode, the progress event before the result); invalid answers count as errors.
+//! Every answer is validated (status 200, content type, the echoed text, the request's id, no
+//! JSON-RPC error and, in session mode, the progress event before the result); invalid answers
+//! count as errors.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -34,6 +35,9 @@ struct Args {
     /// Server process whose CPU time per call to report.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Don't require the answer to carry the request's JSON-RPC id (for fixed-bytes servers).
+    #[arg(long)]
+    no_id_check: bool,
 }
 
 #[derive(Default)]
@@ -57,6 +61,7 @@ fn main() -> anyhow::Result<()> {
 async fn run(args: Args) -> anyhow::Result<()> {
     let target = Target::parse(&args.url)?;
     let mode = args.mode;
+    let check_id = !args.no_id_check;
     // Open (and in session mode, initialize) every connection before the clock starts.
     let mut conns = Vec::with_capacity(args.concurrency);
     for i in 0..args.concurrency {
@@ -81,7 +86,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     break;
                 }
                 id += 1;
-                let r = conn.call(mode, id).await;
+                let r = conn.call(mode, id, check_id).await;
                 let t1 = Instant::now();
                 let measured = t0 >= measure_from && t1 <= until;
                 match r {
