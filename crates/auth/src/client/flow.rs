@@ -12,12 +12,15 @@ use super::store::{ClientKind, StoreEntry, StoreKey, TokenSet};
 use super::token;
 use super::{OAuthConfig, State};
 
-/// A token this close to expiry counts as expired (clock skew, request latency).
+/// A token this close to expiry counts as expired (clock skew, request latency); for short
+/// lifetimes the margin is half the lifetime instead, so a 60-second token is still usable.
 const EXPIRY_SKEW_SECS: u64 = 60;
 
 fn is_fresh(t: &TokenSet) -> bool {
-    t.expires_at
-        .is_none_or(|at| at > token::now().saturating_add(EXPIRY_SKEW_SECS))
+    t.expires_at.is_none_or(|at| {
+        let skew = EXPIRY_SKEW_SECS.min(at.saturating_sub(t.obtained_at) / 2);
+        at > token::now().saturating_add(skew)
+    })
 }
 
 /// The stored key whose token serves `url`: the one bound in this process, else the newest
@@ -310,6 +313,26 @@ mod tests {
 
     fn prm(json: &str) -> ProtectedResourceMetadata {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn freshness_allows_for_skew_and_short_lifetimes() {
+        let now = token::now();
+        let t = |obtained_at: u64, expires_at: Option<u64>| TokenSet {
+            access_token: "a".into(),
+            refresh_token: None,
+            expires_at,
+            scope: None,
+            obtained_at,
+        };
+        assert!(is_fresh(&t(now, None)));
+        assert!(is_fresh(&t(now, Some(now + 3600))));
+        // Within a minute of expiry: treated as expired.
+        assert!(!is_fresh(&t(now - 3600, Some(now + 30))));
+        // A 60-second token is usable for its first half.
+        assert!(is_fresh(&t(now, Some(now + 60))));
+        assert!(!is_fresh(&t(now - 40, Some(now + 20))));
+        assert!(!is_fresh(&t(now, Some(now))));
     }
 
     #[test]
