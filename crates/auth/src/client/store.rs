@@ -251,6 +251,20 @@ impl FileTokenStore {
         })
     }
 
+    /// The conventional location: `$XDG_CONFIG_HOME/switchyard/credentials.json`, else
+    /// `$HOME/.config/switchyard/credentials.json`; `None` when neither variable is set.
+    pub fn default_path() -> Option<PathBuf> {
+        let base = std::env::var_os("XDG_CONFIG_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(|h| PathBuf::from(h).join(".config"))
+            })?;
+        Some(base.join("switchyard").join("credentials.json"))
+    }
+
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -273,7 +287,16 @@ impl FileTokenStore {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        if !dir.exists() {
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt as _;
+                b.mode(0o700);
+            }
+            b.create(&dir).map_err(|e| io_err(&dir, e))?;
+        }
         let name = self
             .path
             .file_name()
@@ -411,6 +434,11 @@ mod tests {
             use std::os::unix::fs::PermissionsExt as _;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+            let dir_mode = std::fs::metadata(path.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(dir_mode & 0o777, 0o700, "dir mode {dir_mode:o}");
         }
         let s = FileTokenStore::open(&path).unwrap();
         assert_eq!(s.load(&k).unwrap(), Some(e));
@@ -421,6 +449,17 @@ mod tests {
         let dir = path.parent().unwrap();
         assert_eq!(std::fs::read_dir(dir).unwrap().count(), 1);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn default_path_ends_in_switchyard_credentials() {
+        if let Some(p) = FileTokenStore::default_path() {
+            assert!(
+                p.ends_with("switchyard/credentials.json"),
+                "{}",
+                p.display()
+            );
+        }
     }
 
     #[test]
