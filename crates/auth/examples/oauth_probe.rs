@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use switchyard_auth::client::{
-    HeadlessAuthorizer, MemoryTokenStore, OAuthClient, OAuthConfig, PreRegistered, SsrfPolicy,
+    GrantType, HeadlessAuthorizer, MemoryTokenStore, OAuthClient, OAuthConfig, PreRegistered,
+    SsrfPolicy,
 };
 
 const REDIRECT_URI: &str = "http://localhost:3000/callback";
@@ -192,6 +193,15 @@ async fn run() -> Result<(), Error> {
     .with_ssrf(SsrfPolicy::danger_allow_loopback_http())
     .with_client_id_metadata_url(CIMD_URL);
     if let (Some(id), Some(name)) = (ctx["client_id"].as_str(), ctx["name"].as_str()) {
+        if name == "auth/client-credentials-basic" {
+            cfg = cfg
+                .with_pre_registered(PreRegistered {
+                    client_id: id.to_owned(),
+                    client_secret: ctx["client_secret"].as_str().map(str::to_owned),
+                    issuer: None,
+                })
+                .with_grant(GrantType::ClientCredentials);
+        }
         if name == "auth/pre-registration" {
             cfg = cfg.with_pre_registered(PreRegistered {
                 client_id: id.to_owned(),

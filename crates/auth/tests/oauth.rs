@@ -688,3 +688,54 @@ async fn parallel_challenges_share_one_authorization() {
     assert_eq!(tokens.len(), 1, "{tokens:?}");
     assert_eq!(p.as_.log().authorizations.len(), 1);
 }
+
+#[tokio::test]
+async fn client_credentials_grant_uses_the_pre_registered_secret_and_no_user_agent() {
+    let as_cfg = AsConfig {
+        registration: false,
+        auth_methods: vec!["client_secret_basic".into()],
+        scopes_supported: Some(vec!["mcp:basic".into(), "offline_access".into()]),
+        ..AsConfig::default()
+    };
+    let rs = RsConfig {
+        challenge_scope: Some("mcp:basic".into()),
+        ..RsConfig::default()
+    };
+    let p = spawn_pair(as_cfg, rs).await;
+    let cfg = config(Arc::new(MemoryTokenStore::new()))
+        .with_pre_registered(PreRegistered {
+            client_id: "machine".into(),
+            client_secret: Some("machine-secret".into()),
+            issuer: None,
+        })
+        .with_grant(switchyard_auth::client::GrantType::ClientCredentials);
+    let c = OAuthClient::new(cfg).unwrap();
+    let t = authorize(&c, &p).await.unwrap();
+    assert_eq!(p.call(Some(&t)).await.0, 200);
+    let log = p.as_.log();
+    assert!(log.authorizations.is_empty() && log.registrations.is_empty());
+    let (form, auth) = &log.token_requests[0];
+    assert_eq!(form["grant_type"], "client_credentials");
+    assert_eq!(form["resource"], p.rs.mcp_url());
+    assert_eq!(
+        form["scope"], "mcp:basic",
+        "no offline_access without refresh tokens"
+    );
+    use base64::Engine as _;
+    let b64 = auth.as_deref().unwrap().strip_prefix("Basic ").unwrap();
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap(),
+        b"machine:machine-secret"
+    );
+    // Without a secret the configuration is refused up front.
+    let bad = config(Arc::new(MemoryTokenStore::new()))
+        .with_pre_registered(PreRegistered {
+            client_id: "machine".into(),
+            client_secret: None,
+            issuer: None,
+        })
+        .with_grant(switchyard_auth::client::GrantType::ClientCredentials);
+    assert!(matches!(OAuthClient::new(bad), Err(AuthError::Config(_))));
+}

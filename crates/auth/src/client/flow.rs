@@ -8,9 +8,9 @@ use super::grant::{AuthorizationParams, PendingAuthorization};
 use super::http::Http;
 use super::pkce;
 use super::registration;
-use super::store::{ClientKind, StoreEntry, StoreKey, TokenSet};
+use super::store::{ClientKind, ClientRegistration, StoreEntry, StoreKey, TokenSet};
 use super::token;
-use super::{OAuthConfig, State};
+use super::{GrantType, OAuthConfig, State};
 
 /// A token this close to expiry counts as expired (clock skew, request latency); for short
 /// lifetimes the margin is half the lifetime instead, so a 60-second token is still usable.
@@ -108,6 +108,7 @@ pub(crate) fn select_scopes(
     asm: &AuthorizationServerMetadata,
     granted: &[String],
     extra: &[String],
+    offline: bool,
 ) -> Vec<String> {
     let asked = challenge.scopes();
     let base = if asked.is_empty() {
@@ -118,7 +119,8 @@ pub(crate) fn select_scopes(
     let mut scopes = granted.to_vec();
     extend_unique(&mut scopes, base);
     extend_unique(&mut scopes, extra.iter().cloned());
-    if !scopes.is_empty()
+    if offline
+        && !scopes.is_empty()
         && asm.lists_scope("offline_access")
         && !scopes.iter().any(|s| s == "offline_access")
     {
@@ -208,7 +210,9 @@ pub(super) async fn handle_challenge(
             });
         }
     }
-    let scopes = select_scopes(&challenge, &prm, &asm, &granted, &cfg.extra_scopes);
+    // Refresh tokens only make sense for user grants.
+    let offline = cfg.grant == GrantType::AuthorizationCode;
+    let scopes = select_scopes(&challenge, &prm, &asm, &granted, &cfg.extra_scopes, offline);
 
     let attempts = st.attempts.entry(url.to_owned()).or_insert(0);
     if *attempts >= cfg.max_authorizations {
@@ -219,13 +223,66 @@ pub(super) async fn handle_challenge(
     }
     *attempts += 1;
 
-    let tokens = authorize(cfg, http, &prm, &asm, &mut entry, &scopes).await?;
+    let tokens = match cfg.grant {
+        GrantType::ClientCredentials => {
+            client_credentials(cfg, http, &prm, &asm, &mut entry, &scopes).await?
+        }
+        _ => authorize(cfg, http, &prm, &asm, &mut entry, &scopes).await?,
+    };
     let access = tokens.access_token.clone();
     entry.tokens = Some(tokens);
     cfg.store.save(&key, &entry)?;
     st.refreshed.remove(&key);
     st.bindings.insert(url.to_owned(), key);
     Ok(access)
+}
+
+/// The client credentials grant with the pre-registered id and secret for this issuer.
+async fn client_credentials(
+    cfg: &OAuthConfig,
+    http: &Http,
+    prm: &ProtectedResourceMetadata,
+    asm: &AuthorizationServerMetadata,
+    entry: &mut StoreEntry,
+    scopes: &[String],
+) -> Result<TokenSet, AuthError> {
+    let token_endpoint =
+        asm.token_endpoint
+            .as_deref()
+            .ok_or_else(|| AuthError::InvalidMetadata {
+                what: "authorization server metadata",
+                url: asm.issuer.clone(),
+                reason: "no token_endpoint".into(),
+            })?;
+    http.checked_url("token endpoint", token_endpoint)?;
+    // Credentials bound to another AS are never sent to this one.
+    let p = cfg
+        .pre_registered
+        .as_ref()
+        .filter(|p| p.issuer.as_deref().is_none_or(|i| i == asm.issuer))
+        .filter(|p| p.client_secret.is_some())
+        .ok_or_else(|| AuthError::NoRegistrationMethod {
+            issuer: asm.issuer.clone(),
+        })?;
+    let client = ClientRegistration {
+        client_id: p.client_id.clone(),
+        client_secret: p.client_secret.clone(),
+        auth_method: registration::secret_method(asm),
+        redirect_uri: cfg.redirect_uri.clone(),
+        kind: ClientKind::PreRegistered,
+    };
+    entry.client = Some(client.clone());
+    entry.token_endpoint = Some(token_endpoint.to_owned());
+    let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
+    tracing::debug!(issuer = %asm.issuer, client_id = %client.client_id, scope = ?scope, "client credentials grant");
+    token::client_credentials(
+        http,
+        token_endpoint,
+        &client,
+        &prm.resource,
+        scope.as_deref(),
+    )
+    .await
 }
 
 /// Identity, PKCE authorization request, callback checks and code exchange. Updates
@@ -344,14 +401,17 @@ mod tests {
         let plain = asm(r#"{"issuer":"http://localhost:9"}"#);
         let offline = asm(r#"{"issuer":"x","scopes_supported":["mcp:basic","offline_access"]}"#);
         // Challenge scope wins over scopes_supported.
-        assert_eq!(select_scopes(&ch, &p, &plain, &[], &[]), vec!["mcp:write"]);
+        assert_eq!(
+            select_scopes(&ch, &p, &plain, &[], &[], true),
+            vec!["mcp:write"]
+        );
         // Else scopes_supported.
         assert_eq!(
-            select_scopes(&none, &p, &plain, &[], &[]),
+            select_scopes(&none, &p, &plain, &[], &[], true),
             vec!["mcp:basic", "mcp:read"]
         );
         // Else nothing.
-        assert!(select_scopes(&none, &p_empty, &offline, &[], &[]).is_empty());
+        assert!(select_scopes(&none, &p_empty, &offline, &[], &[], true).is_empty());
         // Union with what was granted, without duplicates.
         assert_eq!(
             select_scopes(
@@ -359,15 +419,22 @@ mod tests {
                 &p,
                 &plain,
                 &["mcp:basic".into(), "mcp:write".into()],
-                &[]
+                &[],
+                true
             ),
             vec!["mcp:basic", "mcp:write"]
         );
         // offline_access only when the AS lists it.
         assert_eq!(
-            select_scopes(&none, &p, &offline, &[], &[]),
+            select_scopes(&none, &p, &offline, &[], &[], true),
             vec!["mcp:basic", "mcp:read", "offline_access"]
         );
-        assert!(!select_scopes(&none, &p, &plain, &[], &[]).contains(&"offline_access".to_string()));
+        assert!(!select_scopes(&none, &p, &plain, &[], &[], true)
+            .contains(&"offline_access".to_string()));
+        // Never for grants without refresh tokens.
+        assert_eq!(
+            select_scopes(&none, &p, &offline, &[], &[], false),
+            vec!["mcp:basic", "mcp:read"]
+        );
     }
 }

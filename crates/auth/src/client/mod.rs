@@ -81,6 +81,18 @@ impl fmt::Debug for PreRegistered {
     }
 }
 
+/// How the client obtains tokens.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GrantType {
+    /// Authorization code with PKCE, through the [`Authorizer`] (users).
+    #[default]
+    AuthorizationCode,
+    /// Client credentials (RFC 6749 §4.4) with the [`PreRegistered`] id and secret
+    /// (machines; no user, no authorizer, no refresh tokens).
+    ClientCredentials,
+}
+
 /// Configuration of an [`OAuthClient`].
 #[derive(Clone)]
 pub struct OAuthConfig {
@@ -103,6 +115,8 @@ pub struct OAuthConfig {
     pub max_authorizations: u32,
     /// Scopes requested in addition to the ones the server asks for.
     pub extra_scopes: Vec<String>,
+    /// How tokens are obtained (default: authorization code).
+    pub grant: GrantType,
 }
 
 impl fmt::Debug for OAuthConfig {
@@ -115,6 +129,7 @@ impl fmt::Debug for OAuthConfig {
             .field("ssrf", &self.ssrf)
             .field("max_authorizations", &self.max_authorizations)
             .field("extra_scopes", &self.extra_scopes)
+            .field("grant", &self.grant)
             .finish_non_exhaustive()
     }
 }
@@ -138,7 +153,15 @@ impl OAuthConfig {
             authorizer,
             max_authorizations: DEFAULT_MAX_AUTHORIZATIONS,
             extra_scopes: Vec::new(),
+            grant: GrantType::AuthorizationCode,
         }
+    }
+
+    /// Sets the grant type. [`GrantType::ClientCredentials`] needs
+    /// [`with_pre_registered`](Self::with_pre_registered) credentials with a secret.
+    pub fn with_grant(mut self, grant: GrantType) -> Self {
+        self.grant = grant;
+        self
     }
 
     /// Sets the SSRF policy.
@@ -187,6 +210,17 @@ impl OAuthConfig {
                     "client_id_metadata_url must be an https URL with a path".into(),
                 ));
             }
+        }
+        if self.grant == GrantType::ClientCredentials
+            && self
+                .pre_registered
+                .as_ref()
+                .is_none_or(|p| p.client_secret.is_none())
+        {
+            return Err(AuthError::Config(
+                "the client_credentials grant needs pre-registered credentials with a secret"
+                    .into(),
+            ));
         }
         if self.max_authorizations == 0 {
             return Err(AuthError::Config(

@@ -34,7 +34,7 @@ pub fn application_type(redirect_uri: &str) -> &'static str {
 }
 
 /// The method for a confidential client when the AS did not say which one it assigned.
-fn secret_method(asm: &AuthorizationServerMetadata) -> TokenEndpointAuth {
+pub(crate) fn secret_method(asm: &AuthorizationServerMetadata) -> TokenEndpointAuth {
     if !asm.supports_auth_method("client_secret_basic")
         && asm.supports_auth_method("client_secret_post")
     {

@@ -155,6 +155,21 @@ pub(crate) async fn exchange_code(
     token_request(http, endpoint, client, &pairs, requested_scope).await
 }
 
+/// The client credentials grant (RFC 6749 §4.4), with `resource` and an optional `scope`.
+pub(crate) async fn client_credentials(
+    http: &Http,
+    endpoint: &str,
+    client: &ClientRegistration,
+    resource: &str,
+    scope: Option<&str>,
+) -> Result<TokenSet, AuthError> {
+    let mut pairs = vec![("grant_type", "client_credentials"), ("resource", resource)];
+    if let Some(s) = scope {
+        pairs.push(("scope", s));
+    }
+    token_request(http, endpoint, client, &pairs, scope).await
+}
+
 /// Uses `refresh_token`. A rotated refresh token replaces the old one; if the AS sends none,
 /// the old one is kept. The scope stays what it was unless the AS says otherwise.
 pub(crate) async fn refresh(
