@@ -39,3 +39,4 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod resource;
