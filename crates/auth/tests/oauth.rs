@@ -739,3 +739,21 @@ async fn client_credentials_grant_uses_the_pre_registered_secret_and_no_user_age
         .with_grant(switchyard_auth::client::GrantType::ClientCredentials);
     assert!(matches!(OAuthClient::new(bad), Err(AuthError::Config(_))));
 }
+
+#[tokio::test]
+async fn a_registration_survives_a_failed_authorization() {
+    let as_cfg = AsConfig {
+        iss: IssMode::Wrong,
+        ..AsConfig::default()
+    };
+    let p = spawn_pair(as_cfg, RsConfig::default()).await;
+    let c = client();
+    for _ in 0..2 {
+        let e = authorize(&c, &p).await.unwrap_err();
+        assert!(matches!(e, AuthError::IssMismatch { .. }), "{e}");
+    }
+    let log = p.as_.log();
+    assert_eq!(log.authorizations.len(), 2);
+    assert_eq!(log.registrations.len(), 1);
+    assert!(log.token_requests.is_empty());
+}

@@ -223,11 +223,21 @@ pub(super) async fn handle_challenge(
     }
     *attempts += 1;
 
-    let tokens = match cfg.grant {
+    let result = match cfg.grant {
         GrantType::ClientCredentials => {
-            client_credentials(cfg, http, &prm, &asm, &mut entry, &scopes).await?
+            client_credentials(cfg, http, &prm, &asm, &mut entry, &scopes).await
         }
-        _ => authorize(cfg, http, &prm, &asm, &mut entry, &scopes).await?,
+        _ => authorize(cfg, http, &prm, &asm, &mut entry, &scopes).await,
+    };
+    let tokens = match result {
+        Ok(t) => t,
+        Err(e) => {
+            // Keep a registration made on the way, so a retry doesn't register again.
+            if entry.client.is_some() {
+                cfg.store.save(&key, &entry)?;
+            }
+            return Err(e);
+        }
     };
     let access = tokens.access_token.clone();
     entry.tokens = Some(tokens);
