@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use switchyard_auth::client::{
     GrantType, HeadlessAuthorizer, MemoryTokenStore, OAuthClient, OAuthConfig, PreRegistered,
-    SsrfPolicy,
+    SigningKey, SsrfPolicy,
 };
 
 const REDIRECT_URI: &str = "http://localhost:3000/callback";
@@ -201,6 +201,18 @@ async fn run() -> Result<(), Error> {
                     issuer: None,
                 })
                 .with_grant(GrantType::ClientCredentials);
+        }
+        if name == "auth/client-credentials-jwt" {
+            if let Some(pem) = ctx["private_key_pem"].as_str() {
+                cfg = cfg
+                    .with_pre_registered(PreRegistered {
+                        client_id: id.to_owned(),
+                        client_secret: None,
+                        issuer: None,
+                    })
+                    .with_signing_key(SigningKey::es256_pem(pem)?)
+                    .with_grant(GrantType::ClientCredentials);
+            }
         }
         if name == "auth/pre-registration" {
             cfg = cfg.with_pre_registered(PreRegistered {

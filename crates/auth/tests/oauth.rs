@@ -757,3 +757,63 @@ async fn a_registration_survives_a_failed_authorization() {
     assert_eq!(log.registrations.len(), 1);
     assert!(log.token_requests.is_empty());
 }
+
+/// The uncompressed point at the end of a P-256 SPKI PEM.
+fn public_key(pem: &str) -> jsonwebtoken::DecodingKey {
+    use base64::Engine as _;
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    jsonwebtoken::DecodingKey::from_ec_der(&der[der.len() - 65..])
+}
+
+#[tokio::test]
+async fn client_credentials_with_private_key_jwt_sends_a_verifiable_assertion() {
+    const KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgY/Pr7hrIA99DEFNZ
+lsXocxjikR4sJZjySgwbjC5FSXihRANCAAS/YkiwlFl8FcKLLmiGJlfiNyoUn0KN
+Y3FiCwID2FqU39QT+JZcFHUxr0KvFW6/0LeOZb4a0W5V1D7rU9xyfdTz
+-----END PRIVATE KEY-----
+";
+    const PUB: &str = "-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEv2JIsJRZfBXCiy5ohiZX4jcqFJ9C
+jWNxYgsCA9halN/UE/iWXBR1Ma9CrxVuv9C3jmW+GtFuVdQ+61Pccn3U8w==
+-----END PUBLIC KEY-----
+";
+    let as_cfg = AsConfig {
+        registration: false,
+        auth_methods: vec!["private_key_jwt".into()],
+        ..AsConfig::default()
+    };
+    let p = spawn_pair(as_cfg, RsConfig::default()).await;
+    let cfg = config(Arc::new(MemoryTokenStore::new()))
+        .with_pre_registered(PreRegistered {
+            client_id: "workload".into(),
+            client_secret: None,
+            issuer: None,
+        })
+        .with_signing_key(switchyard_auth::client::SigningKey::es256_pem(KEY).unwrap())
+        .with_grant(switchyard_auth::client::GrantType::ClientCredentials);
+    let t = authorize(&OAuthClient::new(cfg).unwrap(), &p)
+        .await
+        .unwrap();
+    assert_eq!(p.call(Some(&t)).await.0, 200);
+    let log = p.as_.log();
+    let (form, auth) = &log.token_requests[0];
+    assert!(auth.is_none());
+    assert_eq!(form["grant_type"], "client_credentials");
+    assert_eq!(
+        form["client_assertion_type"],
+        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    );
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    v.set_audience(&[p.as_.issuer()]);
+    v.set_issuer(&["workload"]);
+    let claims =
+        jsonwebtoken::decode::<serde_json::Value>(&form["client_assertion"], &public_key(PUB), &v)
+            .unwrap()
+            .claims;
+    assert_eq!(claims["sub"], "workload");
+    assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+}

@@ -8,7 +8,9 @@ use super::grant::{AuthorizationParams, PendingAuthorization};
 use super::http::Http;
 use super::pkce;
 use super::registration;
-use super::store::{ClientKind, ClientRegistration, StoreEntry, StoreKey, TokenSet};
+use super::store::{
+    ClientKind, ClientRegistration, StoreEntry, StoreKey, TokenEndpointAuth, TokenSet,
+};
 use super::token;
 use super::{GrantType, OAuthConfig, State};
 
@@ -265,19 +267,32 @@ async fn client_credentials(
                 reason: "no token_endpoint".into(),
             })?;
     http.checked_url("token endpoint", token_endpoint)?;
+    let no_identity = || AuthError::NoRegistrationMethod {
+        issuer: asm.issuer.clone(),
+    };
     // Credentials bound to another AS are never sent to this one.
     let p = cfg
         .pre_registered
         .as_ref()
         .filter(|p| p.issuer.as_deref().is_none_or(|i| i == asm.issuer))
-        .filter(|p| p.client_secret.is_some())
-        .ok_or_else(|| AuthError::NoRegistrationMethod {
-            issuer: asm.issuer.clone(),
-        })?;
+        .ok_or_else(no_identity)?;
+    // A signing key wins when the AS takes private_key_jwt; otherwise the secret.
+    let key = cfg
+        .signing_key
+        .as_ref()
+        .filter(|_| asm.supports_auth_method("private_key_jwt"));
+    let auth_method = match (key, &p.client_secret) {
+        (Some(_), _) => TokenEndpointAuth::PrivateKeyJwt,
+        (None, Some(_)) => registration::secret_method(asm),
+        (None, None) => return Err(no_identity()),
+    };
+    let assertion = key
+        .map(|k| k.client_assertion(&p.client_id, &asm.issuer))
+        .transpose()?;
     let client = ClientRegistration {
         client_id: p.client_id.clone(),
         client_secret: p.client_secret.clone(),
-        auth_method: registration::secret_method(asm),
+        auth_method,
         redirect_uri: cfg.redirect_uri.clone(),
         kind: ClientKind::PreRegistered,
     };
@@ -291,6 +306,7 @@ async fn client_credentials(
         &client,
         &prm.resource,
         scope.as_deref(),
+        assertion.as_deref(),
     )
     .await
 }

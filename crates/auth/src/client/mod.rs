@@ -20,6 +20,7 @@
 //! Every fetch goes through the [`SsrfPolicy`] with size limits and timeouts. Tokens,
 //! secrets, codes and verifiers never appear in `Debug` output, errors or logs.
 
+pub mod assertion;
 pub mod authorizer;
 pub mod challenge;
 pub mod discovery;
@@ -37,6 +38,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+pub use assertion::SigningKey;
 pub use authorizer::{Authorizer, CallbackParams, HeadlessAuthorizer, LoopbackAuthorizer};
 pub use challenge::BearerChallenge;
 pub use error::AuthError;
@@ -88,8 +90,8 @@ pub enum GrantType {
     /// Authorization code with PKCE, through the [`Authorizer`] (users).
     #[default]
     AuthorizationCode,
-    /// Client credentials (RFC 6749 §4.4) with the [`PreRegistered`] id and secret
-    /// (machines; no user, no authorizer, no refresh tokens).
+    /// Client credentials (RFC 6749 §4.4) with the [`PreRegistered`] id and its secret or
+    /// [`SigningKey`] (machines; no user, no authorizer, no refresh tokens).
     ClientCredentials,
 }
 
@@ -117,6 +119,9 @@ pub struct OAuthConfig {
     pub extra_scopes: Vec<String>,
     /// How tokens are obtained (default: authorization code).
     pub grant: GrantType,
+    /// Key for `private_key_jwt` client authentication in the client credentials grant, used
+    /// when the AS lists that method.
+    pub signing_key: Option<SigningKey>,
 }
 
 impl fmt::Debug for OAuthConfig {
@@ -130,6 +135,7 @@ impl fmt::Debug for OAuthConfig {
             .field("max_authorizations", &self.max_authorizations)
             .field("extra_scopes", &self.extra_scopes)
             .field("grant", &self.grant)
+            .field("signing_key", &self.signing_key)
             .finish_non_exhaustive()
     }
 }
@@ -154,7 +160,14 @@ impl OAuthConfig {
             max_authorizations: DEFAULT_MAX_AUTHORIZATIONS,
             extra_scopes: Vec::new(),
             grant: GrantType::AuthorizationCode,
+            signing_key: None,
         }
+    }
+
+    /// Sets the `private_key_jwt` signing key.
+    pub fn with_signing_key(mut self, key: SigningKey) -> Self {
+        self.signing_key = Some(key);
+        self
     }
 
     /// Sets the grant type. [`GrantType::ClientCredentials`] needs
@@ -215,10 +228,10 @@ impl OAuthConfig {
             && self
                 .pre_registered
                 .as_ref()
-                .is_none_or(|p| p.client_secret.is_none())
+                .is_none_or(|p| p.client_secret.is_none() && self.signing_key.is_none())
         {
             return Err(AuthError::Config(
-                "the client_credentials grant needs pre-registered credentials with a secret"
+                "the client_credentials grant needs a pre-registered client_id with a secret or a signing key"
                     .into(),
             ));
         }

@@ -214,6 +214,9 @@ async fn register(
         .and_then(TokenEndpointAuth::from_name)
     {
         Some(TokenEndpointAuth::None) => TokenEndpointAuth::None,
+        // Never requested at registration; without a key the secret (if any) is the fallback.
+        Some(TokenEndpointAuth::PrivateKeyJwt) if r.client_secret.is_some() => secret_method(asm),
+        Some(TokenEndpointAuth::PrivateKeyJwt) => TokenEndpointAuth::None,
         Some(m) if r.client_secret.is_some() => m,
         // A secret-based method without a secret cannot work; act as a public client.
         Some(_) => TokenEndpointAuth::None,

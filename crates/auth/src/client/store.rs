@@ -49,6 +49,9 @@ pub enum TokenEndpointAuth {
     /// Public client: `client_id` in the body only.
     #[serde(rename = "none")]
     None,
+    /// A JWT signed with the client's private key (RFC 7523); client credentials grant only.
+    #[serde(rename = "private_key_jwt")]
+    PrivateKeyJwt,
 }
 
 impl TokenEndpointAuth {
@@ -58,6 +61,7 @@ impl TokenEndpointAuth {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
             Self::None => "none",
+            Self::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
@@ -67,6 +71,7 @@ impl TokenEndpointAuth {
             "client_secret_basic" => Some(Self::ClientSecretBasic),
             "client_secret_post" => Some(Self::ClientSecretPost),
             "none" => Some(Self::None),
+            "private_key_jwt" => Some(Self::PrivateKeyJwt),
             _ => None,
         }
     }

@@ -155,17 +155,26 @@ pub(crate) async fn exchange_code(
     token_request(http, endpoint, client, &pairs, requested_scope).await
 }
 
-/// The client credentials grant (RFC 6749 §4.4), with `resource` and an optional `scope`.
+/// The client credentials grant (RFC 6749 §4.4), with `resource`, an optional `scope` and, for
+/// `private_key_jwt`, a signed client assertion.
 pub(crate) async fn client_credentials(
     http: &Http,
     endpoint: &str,
     client: &ClientRegistration,
     resource: &str,
     scope: Option<&str>,
+    assertion: Option<&str>,
 ) -> Result<TokenSet, AuthError> {
     let mut pairs = vec![("grant_type", "client_credentials"), ("resource", resource)];
     if let Some(s) = scope {
         pairs.push(("scope", s));
+    }
+    if let Some(a) = assertion {
+        pairs.push((
+            "client_assertion_type",
+            super::assertion::JWT_BEARER_ASSERTION_TYPE,
+        ));
+        pairs.push(("client_assertion", a));
     }
     token_request(http, endpoint, client, &pairs, scope).await
 }
