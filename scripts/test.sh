@@ -5,7 +5,8 @@
 # 2. Rust tests                  cargo test --workspace (unit, property, black-box)
 # 3. conformance                 the official MCP suite, server and client, both revisions,
 #                                no expected-failures file
-# 4. interop                     official TypeScript and Python clients against the example server
+# 4. interop                     official TypeScript and Python clients against the example server,
+#                                and switchyard-client against official TypeScript and Python servers
 #
 # Services: tests that need PostgreSQL or Redis read DATABASE_URL / REDIS_URL and say clearly
 # when they are skipped because those are unset.
@@ -35,6 +36,7 @@ step "conformance: client (2025-11-25, 2026-07-28)" bash scripts/conformance-cli
 if [ -x tests/interop/run.sh ] || [ -f tests/interop/run.sh ]; then
     step "interop: TypeScript and Python clients" bash tests/interop/run.sh
 fi
+step "interop: switchyard client vs TypeScript and Python servers" bash tests/interop/client-run.sh
 
 echo
 if [ "$failed" -gt 0 ]; then
