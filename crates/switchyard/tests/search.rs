@@ -466,3 +466,50 @@ fn hybrid_with_an_unreachable_endpoint_fails_with_the_reason() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("embedding"), "{}", stderr(&out));
 }
+
+#[test]
+fn max_embeddings_response_bytes_cuts_off_a_runaway_endpoint() {
+    let cat = small_catalog("hybrid-huge");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        if let Some(Ok(mut stream)) = listener.incoming().next() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                line.clear();
+            }
+            // A valid-looking start, then 33 MiB of padding: past the 32 MiB read limit.
+            let pad = 33 * 1024 * 1024;
+            let head = r#"{"data":[{"index":0,"embedding":[1.0]}],"pad":""#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{head}",
+                head.len() + pad + 2
+            );
+            let chunk = vec![b' '; 1024 * 1024];
+            for _ in 0..33 {
+                if stream.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+            let _ = stream.write_all(b"\"}");
+        }
+    });
+    let url = format!("http://{addr}/v1/embeddings");
+    let out = search(&[
+        "weather",
+        "--mode",
+        "hybrid",
+        "--catalog",
+        cat.to_str().expect("utf8"),
+        "--embeddings-url",
+        &url,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("bad embeddings response"),
+        "{}",
+        stderr(&out)
+    );
+}
