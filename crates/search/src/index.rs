@@ -331,8 +331,10 @@ impl Vocab {
     }
 }
 
+/// The (server, name) key of a tool; the server's length comes first, so no two pairs share
+/// a key whatever characters the names contain.
 fn key_of(server: &str, name: &str) -> String {
-    format!("{server}\u{0}{name}")
+    format!("{}:{server}{name}", server.len())
 }
 
 impl Index {

@@ -363,3 +363,13 @@ fn word_cache_slots_never_mix_up_words() {
     assert!(t.is_some());
     assert_eq!(vocab.word_term(&tok, &long), t);
 }
+
+#[test]
+fn tool_keys_do_not_collide_across_the_server_name_boundary() {
+    let mut idx = Index::new();
+    idx.add(tool("a\u{0}b", "c", "one")).expect("add");
+    idx.add(tool("a", "b\u{0}c", "two")).expect("add");
+    idx.add(tool("ab", "c", "three")).expect("add");
+    idx.add(tool("a", "bc", "four")).expect("add");
+    assert_eq!(idx.len(), 4);
+}
