@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use switchyard_auth::client::{
-    GrantType, HeadlessAuthorizer, MemoryTokenStore, OAuthClient, OAuthConfig, PreRegistered,
-    SigningKey, SsrfPolicy,
+    AssertionSource, GrantType, HeadlessAuthorizer, MemoryTokenStore, OAuthClient, OAuthConfig,
+    PreRegistered, SigningKey, SsrfPolicy,
 };
 
 const REDIRECT_URI: &str = "http://localhost:3000/callback";
@@ -212,6 +212,39 @@ async fn run() -> Result<(), Error> {
                     })
                     .with_signing_key(SigningKey::es256_pem(pem)?)
                     .with_grant(GrantType::ClientCredentials);
+            }
+        }
+        if name == "auth/wif-jwt-bearer" {
+            if let Some(jwt) = ctx["valid_jwt"].as_str() {
+                cfg = cfg
+                    .with_pre_registered(PreRegistered {
+                        client_id: id.to_owned(),
+                        client_secret: None,
+                        issuer: None,
+                    })
+                    .with_assertion(AssertionSource::Jwt(jwt.to_owned()))
+                    .with_grant(GrantType::JwtBearer);
+            }
+        }
+        if name == "auth/enterprise-managed-authorization" {
+            let s = |k: &str| ctx[k].as_str().map(str::to_owned);
+            if let (Some(ep), Some(idp_id), Some(tok)) = (
+                s("idp_token_endpoint"),
+                s("idp_client_id"),
+                s("idp_id_token"),
+            ) {
+                cfg = cfg
+                    .with_pre_registered(PreRegistered {
+                        client_id: id.to_owned(),
+                        client_secret: s("client_secret"),
+                        issuer: None,
+                    })
+                    .with_assertion(AssertionSource::IdJag {
+                        idp_token_endpoint: ep,
+                        idp_client_id: idp_id,
+                        id_token: tok,
+                    })
+                    .with_grant(GrantType::JwtBearer);
             }
         }
         if name == "auth/pre-registration" {

@@ -817,3 +817,110 @@ jWNxYgsCA9halN/UE/iWXBR1Ma9CrxVuv9C3jmW+GtFuVdQ+61Pccn3U8w==
     assert_eq!(claims["sub"], "workload");
     assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
 }
+
+#[tokio::test]
+async fn jwt_bearer_presents_the_workload_assertion_once() {
+    let as_cfg = AsConfig {
+        registration: false,
+        ..AsConfig::default()
+    };
+    let p = spawn_pair(as_cfg, RsConfig::default()).await;
+    let cfg = config(Arc::new(MemoryTokenStore::new()))
+        .with_pre_registered(PreRegistered {
+            client_id: "workload-1".into(),
+            client_secret: None,
+            issuer: None,
+        })
+        .with_assertion(switchyard_auth::client::AssertionSource::Jwt(
+            "eyJ.workload.jwt".into(),
+        ))
+        .with_grant(switchyard_auth::client::GrantType::JwtBearer);
+    let t = authorize(&OAuthClient::new(cfg).unwrap(), &p)
+        .await
+        .unwrap();
+    assert_eq!(p.call(Some(&t)).await.0, 200);
+    let log = p.as_.log();
+    assert!(log.authorizations.is_empty());
+    let (form, auth) = &log.token_requests[0];
+    assert_eq!(
+        form["grant_type"],
+        "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    );
+    assert_eq!(form["assertion"], "eyJ.workload.jwt");
+    assert_eq!(form["client_id"], "workload-1");
+    assert_eq!(form["resource"], p.rs.mcp_url());
+    assert!(auth.is_none());
+}
+
+#[tokio::test]
+async fn enterprise_id_jag_is_exchanged_at_the_idp_then_presented_with_basic_auth() {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    // A fake IdP token endpoint that records the exchange.
+    let seen: Arc<Mutex<Vec<HashMap<String, String>>>> = Arc::default();
+    let s2 = seen.clone();
+    let idp = axum::Router::new().route(
+        "/token",
+        axum::routing::post(move |body: String| {
+            let seen = s2.clone();
+            async move {
+                seen.lock().unwrap().push(fake::parse_form(&body));
+                axum::Json(serde_json::json!({
+                    "access_token": "id-jag-xyz",
+                    "issued_token_type": "urn:ietf:params:oauth:token-type:id-jag",
+                    "token_type": "N_A",
+                }))
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let idp_url = format!("http://{}/token", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, idp).await.unwrap() });
+
+    let as_cfg = AsConfig {
+        registration: false,
+        auth_methods: vec!["client_secret_basic".into()],
+        ..AsConfig::default()
+    };
+    let p = spawn_pair(as_cfg, RsConfig::default()).await;
+    let cfg = config(Arc::new(MemoryTokenStore::new()))
+        .with_pre_registered(PreRegistered {
+            client_id: "xaa-client".into(),
+            client_secret: Some("xaa-secret".into()),
+            issuer: None,
+        })
+        .with_assertion(switchyard_auth::client::AssertionSource::IdJag {
+            idp_token_endpoint: idp_url,
+            idp_client_id: "idp-client".into(),
+            id_token: "eyJ.id.token".into(),
+        })
+        .with_grant(switchyard_auth::client::GrantType::JwtBearer);
+    let t = authorize(&OAuthClient::new(cfg).unwrap(), &p)
+        .await
+        .unwrap();
+    assert_eq!(p.call(Some(&t)).await.0, 200);
+
+    let x = &seen.lock().unwrap()[0];
+    assert_eq!(
+        x["grant_type"],
+        "urn:ietf:params:oauth:grant-type:token-exchange"
+    );
+    assert_eq!(
+        x["requested_token_type"],
+        "urn:ietf:params:oauth:token-type:id-jag"
+    );
+    assert_eq!(x["audience"], p.as_.issuer());
+    assert_eq!(x["resource"], p.rs.mcp_url());
+    assert_eq!(x["subject_token"], "eyJ.id.token");
+    assert_eq!(
+        x["subject_token_type"],
+        "urn:ietf:params:oauth:token-type:id_token"
+    );
+    assert_eq!(x["client_id"], "idp-client");
+
+    let log = p.as_.log();
+    let (form, auth) = &log.token_requests[0];
+    assert_eq!(form["assertion"], "id-jag-xyz");
+    assert!(auth.as_deref().unwrap().starts_with("Basic "));
+    assert!(!form.contains_key("client_secret"));
+}

@@ -226,7 +226,7 @@ pub(super) async fn handle_challenge(
     *attempts += 1;
 
     let result = match cfg.grant {
-        GrantType::ClientCredentials => {
+        GrantType::ClientCredentials | GrantType::JwtBearer => {
             client_credentials(cfg, http, &prm, &asm, &mut entry, &scopes).await
         }
         _ => authorize(cfg, http, &prm, &asm, &mut entry, &scopes).await,
@@ -249,7 +249,7 @@ pub(super) async fn handle_challenge(
     Ok(access)
 }
 
-/// The client credentials grant with the pre-registered id and secret for this issuer.
+/// The client credentials or JWT-bearer grant with the pre-registered client for this issuer.
 async fn client_credentials(
     cfg: &OAuthConfig,
     http: &Http,
@@ -281,14 +281,20 @@ async fn client_credentials(
         .signing_key
         .as_ref()
         .filter(|_| asm.supports_auth_method("private_key_jwt"));
+    let jwt_bearer = cfg.grant == GrantType::JwtBearer;
     let auth_method = match (key, &p.client_secret) {
-        (Some(_), _) => TokenEndpointAuth::PrivateKeyJwt,
-        (None, Some(_)) => registration::secret_method(asm),
-        (None, None) => return Err(no_identity()),
+        (Some(_), _) if !jwt_bearer => TokenEndpointAuth::PrivateKeyJwt,
+        (_, Some(_)) => registration::secret_method(asm),
+        // A JWT-bearer client may be public: the assertion authenticates the workload.
+        _ if jwt_bearer => TokenEndpointAuth::None,
+        _ => return Err(no_identity()),
     };
-    let assertion = key
-        .map(|k| k.client_assertion(&p.client_id, &asm.issuer))
-        .transpose()?;
+    let assertion = match auth_method {
+        TokenEndpointAuth::PrivateKeyJwt => key
+            .map(|k| k.client_assertion(&p.client_id, &asm.issuer))
+            .transpose()?,
+        _ => None,
+    };
     let client = ClientRegistration {
         client_id: p.client_id.clone(),
         client_secret: p.client_secret.clone(),
@@ -300,6 +306,24 @@ async fn client_credentials(
     entry.token_endpoint = Some(token_endpoint.to_owned());
     let scope = (!scopes.is_empty()).then(|| scopes.join(" "));
     tracing::debug!(issuer = %asm.issuer, client_id = %client.client_id, scope = ?scope, "client credentials grant");
+    if jwt_bearer {
+        let source = cfg
+            .assertion
+            .as_ref()
+            .ok_or_else(|| AuthError::Config("no assertion for the JWT-bearer grant".into()))?;
+        let grant = source
+            .assertion(http, &asm.issuer, &prm.resource, scope.as_deref())
+            .await?;
+        return token::jwt_bearer(
+            http,
+            token_endpoint,
+            &client,
+            &grant,
+            &prm.resource,
+            scope.as_deref(),
+        )
+        .await;
+    }
     token::client_credentials(
         http,
         token_endpoint,

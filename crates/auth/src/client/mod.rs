@@ -25,6 +25,7 @@ pub mod authorizer;
 pub mod challenge;
 pub mod discovery;
 mod error;
+pub mod federation;
 mod flow;
 pub mod grant;
 mod http;
@@ -42,6 +43,7 @@ pub use assertion::SigningKey;
 pub use authorizer::{Authorizer, CallbackParams, HeadlessAuthorizer, LoopbackAuthorizer};
 pub use challenge::BearerChallenge;
 pub use error::AuthError;
+pub use federation::AssertionSource;
 pub use ssrf::SsrfPolicy;
 pub use store::{
     ClientKind, ClientRegistration, FileTokenStore, MemoryTokenStore, StoreEntry, StoreKey,
@@ -93,6 +95,10 @@ pub enum GrantType {
     /// Client credentials (RFC 6749 §4.4) with the [`PreRegistered`] id and its secret or
     /// [`SigningKey`] (machines; no user, no authorizer, no refresh tokens).
     ClientCredentials,
+    /// JWT-bearer (RFC 7523 §2.1) with the [`OAuthConfig::assertion`]: workload identity
+    /// federation or an enterprise ID-JAG. The [`PreRegistered`] `client_id` (and secret, if
+    /// any) identifies the client.
+    JwtBearer,
 }
 
 /// Configuration of an [`OAuthClient`].
@@ -122,6 +128,8 @@ pub struct OAuthConfig {
     /// Key for `private_key_jwt` client authentication in the client credentials grant, used
     /// when the AS lists that method.
     pub signing_key: Option<SigningKey>,
+    /// The assertion for [`GrantType::JwtBearer`].
+    pub assertion: Option<AssertionSource>,
 }
 
 impl fmt::Debug for OAuthConfig {
@@ -136,6 +144,7 @@ impl fmt::Debug for OAuthConfig {
             .field("extra_scopes", &self.extra_scopes)
             .field("grant", &self.grant)
             .field("signing_key", &self.signing_key)
+            .field("assertion", &self.assertion)
             .finish_non_exhaustive()
     }
 }
@@ -161,7 +170,14 @@ impl OAuthConfig {
             extra_scopes: Vec::new(),
             grant: GrantType::AuthorizationCode,
             signing_key: None,
+            assertion: None,
         }
+    }
+
+    /// Sets the JWT-bearer assertion source.
+    pub fn with_assertion(mut self, a: AssertionSource) -> Self {
+        self.assertion = Some(a);
+        self
     }
 
     /// Sets the `private_key_jwt` signing key.
@@ -233,6 +249,13 @@ impl OAuthConfig {
             return Err(AuthError::Config(
                 "the client_credentials grant needs a pre-registered client_id with a secret or a signing key"
                     .into(),
+            ));
+        }
+        if self.grant == GrantType::JwtBearer
+            && (self.assertion.is_none() || self.pre_registered.is_none())
+        {
+            return Err(AuthError::Config(
+                "the JWT-bearer grant needs an assertion and a pre-registered client_id".into(),
             ));
         }
         if self.max_authorizations == 0 {

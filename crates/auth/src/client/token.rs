@@ -179,6 +179,26 @@ pub(crate) async fn client_credentials(
     token_request(http, endpoint, client, &pairs, scope).await
 }
 
+/// The JWT-bearer grant (RFC 7523 §2.1) with `resource` and an optional `scope`.
+pub(crate) async fn jwt_bearer(
+    http: &Http,
+    endpoint: &str,
+    client: &ClientRegistration,
+    assertion: &str,
+    resource: &str,
+    scope: Option<&str>,
+) -> Result<TokenSet, AuthError> {
+    let mut pairs = vec![
+        ("grant_type", super::federation::JWT_BEARER_GRANT),
+        ("assertion", assertion),
+        ("resource", resource),
+    ];
+    if let Some(s) = scope {
+        pairs.push(("scope", s));
+    }
+    token_request(http, endpoint, client, &pairs, scope).await
+}
+
 /// Uses `refresh_token`. A rotated refresh token replaces the old one; if the AS sends none,
 /// the old one is kept. The scope stays what it was unless the AS says otherwise.
 pub(crate) async fn refresh(
