@@ -17,6 +17,10 @@
 //!    `state` and the RFC 9207 `iss` ([`grant`]);
 //! 7. redeem the code at the token endpoint ([`token`]) and store the tokens ([`store`]).
 //!
+//! Machines without a user use [`GrantType::ClientCredentials`] (secret or `private_key_jwt`,
+//! [`assertion`]) or [`GrantType::JwtBearer`] (a workload identity JWT, or an enterprise ID-JAG
+//! from an IdP token exchange, [`federation`]) instead of steps 4 and 6–7.
+//!
 //! Every fetch goes through the [`SsrfPolicy`] with size limits and timeouts. Tokens,
 //! secrets, codes and verifiers never appear in `Debug` output, errors or logs.
 
