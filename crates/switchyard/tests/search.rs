@@ -513,3 +513,79 @@ fn max_embeddings_response_bytes_cuts_off_a_runaway_endpoint() {
         stderr(&out)
     );
 }
+
+#[test]
+fn embeddings_cache_file_spares_the_endpoint_on_the_next_run() {
+    let cat = small_catalog("cache");
+    let cache = cat.with_file_name("vectors.bin");
+    std::fs::remove_file(&cache).ok();
+    // Three requests in all: the catalog and the query on the first run, only the query on
+    // the second. A second run that re-embedded the catalog would find nothing listening.
+    let url = fake_embeddings_server(3);
+    for _ in 0..2 {
+        let out = search(&[
+            "rain",
+            "--mode",
+            "hybrid",
+            "--catalog",
+            cat.to_str().expect("utf8"),
+            "--output",
+            "json",
+            "--embeddings-url",
+            &url,
+            "--embeddings-cache",
+            cache.to_str().expect("utf8"),
+        ]);
+        assert_eq!(names(&stdout_json(&out))[0], "weather/get_forecast");
+    }
+    let bytes = std::fs::read(&cache).expect("cache written");
+    assert!(bytes.starts_with(b"SYVCACH1"));
+}
+
+#[test]
+fn corrupt_embeddings_cache_is_a_clear_error() {
+    let cat = small_catalog("cache-corrupt");
+    let cache = cat.with_file_name("vectors.bin");
+    std::fs::write(&cache, b"SYVCACH1 not a record").expect("write");
+    let out = search(&[
+        "rain",
+        "--mode",
+        "hybrid",
+        "--catalog",
+        cat.to_str().expect("utf8"),
+        "--embeddings-url",
+        "http://127.0.0.1:9/v1/embeddings",
+        "--embeddings-cache",
+        cache.to_str().expect("utf8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is corrupt"), "{}", stderr(&out));
+}
+
+#[test]
+fn max_embeddings_cache_bytes_rejects_oversized_cache_files() {
+    let cat = small_catalog("cache-huge");
+    let cache = cat.with_file_name("vectors.bin");
+    // One byte past the 512 MiB limit; sparse, so it costs no disk.
+    std::fs::File::create(&cache)
+        .and_then(|f| f.set_len(512 * 1024 * 1024 + 1))
+        .expect("sparse file");
+    let out = search(&[
+        "rain",
+        "--mode",
+        "hybrid",
+        "--catalog",
+        cat.to_str().expect("utf8"),
+        "--embeddings-url",
+        "http://127.0.0.1:9/v1/embeddings",
+        "--embeddings-cache",
+        cache.to_str().expect("utf8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("larger than 536870912 bytes"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_file(&cache).ok();
+}

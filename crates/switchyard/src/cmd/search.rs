@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use switchyard_search::limits::MAX_RESULTS;
 use switchyard_search::{
     Catalog, DocVectors, EmbedError, Embedder, Hit, Index, MemoryVectorCache, SearchError,
+    VectorCache, VectorKey,
 };
 
 /// Largest catalog file read, in bytes. 10,000 tools with rich schemas take about 20 MB;
@@ -24,6 +25,13 @@ const MAX_EMBEDDINGS_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Time allowed for one embeddings request.
 const EMBEDDINGS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Largest embeddings cache file read, in bytes: 10,000 tools × 3,072 dimensions × 4 bytes is
+/// 123 MB; 512 MiB bounds a wrong path pointing at some huge file.
+const MAX_EMBEDDINGS_CACHE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// First bytes of an embeddings cache file (format version 1).
+const CACHE_MAGIC: &[u8; 8] = b"SYVCACH1";
 
 /// Exit code for a query, pattern or catalog that cannot be searched.
 const EXIT_BAD_INPUT: u8 = 2;
@@ -92,6 +100,10 @@ pub(crate) struct Args {
         hide_env_values = true
     )]
     embeddings_api_key: Option<String>,
+    /// File that keeps tool embeddings between runs (created if missing), so only new or
+    /// changed tools are sent to the endpoint.
+    #[arg(long, value_name = "FILE", env = "SWITCHYARD_EMBEDDINGS_CACHE")]
+    embeddings_cache: Option<PathBuf>,
 }
 
 /// Runs the subcommand.
@@ -115,9 +127,22 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             embedder =
                 HttpEmbedder::new(url, &args.embeddings_model, args.embeddings_api_key.clone())?;
             let mut v = DocVectors::new();
-            // The store crate will persist vectors; until then every run embeds the catalog.
-            v.sync(&index, &embedder, &mut MemoryVectorCache::default())
-                .context("embedding the catalog")?;
+            // Vectors persist in --embeddings-cache until the store crate keeps them.
+            match &args.embeddings_cache {
+                Some(path) => {
+                    let mut cache = match FileVectorCache::load(path) {
+                        Ok(cache) => cache,
+                        Err(e) => return bad_input(&e),
+                    };
+                    v.sync(&index, &embedder, &mut cache)
+                        .context("embedding the catalog")?;
+                    cache.save()?;
+                }
+                None => {
+                    v.sync(&index, &embedder, &mut MemoryVectorCache::default())
+                        .context("embedding the catalog")?;
+                }
+            }
             vectors = v;
             index.search_hybrid(&args.query, &vectors, &embedder, top)
         }
@@ -193,6 +218,86 @@ fn print(hits: &[Hit<'_>], output: Output) -> io::Result<()> {
         }
     }
     out.flush()
+}
+
+/// A [`VectorCache`] kept in a file: the magic bytes, then records of a 32-byte key, a
+/// little-endian `u32` dimension count and that many little-endian `f32`s.
+struct FileVectorCache {
+    path: PathBuf,
+    map: std::collections::HashMap<VectorKey, std::sync::Arc<[f32]>>,
+    dirty: bool,
+}
+
+impl FileVectorCache {
+    fn load(path: &std::path::Path) -> anyhow::Result<Self> {
+        let mut cache = Self {
+            path: path.to_owned(),
+            map: Default::default(),
+            dirty: false,
+        };
+        let bytes = match std::fs::metadata(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(cache),
+            Err(e) => {
+                return Err(e).with_context(|| format!("embeddings cache {}", path.display()))
+            }
+            Ok(m) if m.len() > MAX_EMBEDDINGS_CACHE_BYTES => anyhow::bail!(
+                "embeddings cache {} is larger than {MAX_EMBEDDINGS_CACHE_BYTES} bytes",
+                path.display()
+            ),
+            Ok(_) => std::fs::read(path)
+                .with_context(|| format!("cannot read embeddings cache {}", path.display()))?,
+        };
+        let corrupt =
+            || anyhow::anyhow!("embeddings cache {} is corrupt; delete it", path.display());
+        let mut rest = bytes
+            .strip_prefix(CACHE_MAGIC.as_slice())
+            .ok_or_else(corrupt)?;
+        while !rest.is_empty() {
+            let (key, tail) = rest.split_first_chunk::<32>().ok_or_else(corrupt)?;
+            let (dims, tail) = tail.split_first_chunk::<4>().ok_or_else(corrupt)?;
+            let n = u32::from_le_bytes(*dims) as usize;
+            let len = n
+                .checked_mul(4)
+                .filter(|&l| l <= tail.len())
+                .ok_or_else(corrupt)?;
+            let (raw, tail) = tail.split_at(len);
+            let v: Vec<f32> = raw
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            cache.map.insert(VectorKey(*key), v.into());
+            rest = tail;
+        }
+        Ok(cache)
+    }
+
+    /// Writes the cache if it changed: to a temporary file, then renamed over the old one.
+    fn save(&self) -> anyhow::Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        let mut out = CACHE_MAGIC.to_vec();
+        for (key, v) in &self.map {
+            out.extend_from_slice(&key.0);
+            out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            v.iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
+        }
+        let tmp = self.path.with_extension("tmp");
+        std::fs::write(&tmp, &out)
+            .and_then(|()| std::fs::rename(&tmp, &self.path))
+            .with_context(|| format!("cannot write embeddings cache {}", self.path.display()))
+    }
+}
+
+impl VectorCache for FileVectorCache {
+    fn get(&self, key: &VectorKey) -> Option<std::sync::Arc<[f32]>> {
+        self.map.get(key).cloned()
+    }
+    fn put(&mut self, key: VectorKey, vector: std::sync::Arc<[f32]>) {
+        self.map.insert(key, vector);
+        self.dirty = true;
+    }
 }
 
 /// [`Embedder`] over an OpenAI-compatible `POST /v1/embeddings` endpoint.
