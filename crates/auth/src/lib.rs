@@ -35,8 +35,16 @@
 //! is a small MCP client built on this API; it passes the conformance suite's `auth/*` client
 //! scenarios (`cargo build -p switchyard-auth --example oauth_probe`).
 //!
+//! The [`server`] module is an OAuth 2.1 authorization server for MCP: RFC 8414/OIDC metadata,
+//! `/authorize` with PKCE S256 and server-rendered login and consent pages, `/token`
+//! (authorization code, refresh rotation with reuse detection, client credentials), RFC 7591
+//! registration, Client ID Metadata Documents, revocation, introspection and RFC 9068 JWT access
+//! tokens bound to the RFC 8707 resource, persisted through `switchyard-store`
+//! (`examples/auth_server.rs` runs one).
+//!
 //! The crate has no cargo features.
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod server;
 pub mod resource;

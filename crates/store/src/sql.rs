@@ -58,7 +58,25 @@ impl SqlStore {
     /// Opens (and migrates) the database named by `url`: `sqlite::memory:`,
     /// `sqlite://path?mode=rwc`, or `postgres://…`.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with_schema(url, None).await
+    }
+
+    /// Like [`open`](Self::open), but on PostgreSQL keeps every table in `schema` (created if
+    /// missing; 1-63 lowercase letters, digits or `_`), so several servers, or tests, can
+    /// share one database. Ignored for SQLite.
+    pub async fn open_with_schema(url: &str, schema: Option<&str>) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
+        if let Some(s) = schema {
+            let ok = !s.is_empty()
+                && s.len() <= 63
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !ok {
+                return Err(StoreError::UnsupportedUrl(format!(
+                    "invalid schema name {s:?}"
+                )));
+            }
+        }
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -89,7 +107,24 @@ impl SqlStore {
                 })
             });
         }
+        let schema = schema
+            .filter(|_| backend == Backend::Postgres)
+            .map(str::to_owned);
+        if let Some(schema) = schema.clone() {
+            opts = opts.after_connect(move |conn, _meta| {
+                let set = format!("SET search_path TO {schema}");
+                Box::pin(async move {
+                    sqlx::query(&set).execute(&mut *conn).await?;
+                    Ok(())
+                })
+            });
+        }
         let pool = opts.connect(url).await?;
+        if let Some(schema) = &schema {
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                .execute(&pool)
+                .await?;
+        }
         let store = Self { pool, backend };
         if backend == Backend::Sqlite && !memory {
             sqlx::query("PRAGMA journal_mode = WAL")

@@ -328,3 +328,20 @@ async fn unsupported_url_is_a_typed_error() {
         switchyard_store::StoreError::UnsupportedUrl(_)
     ));
 }
+
+#[tokio::test]
+async fn postgres_schemas_isolate_rows() {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        eprintln!("skipped: DATABASE_URL not set");
+        return;
+    };
+    let (a, b) = (uniq("s").replace('-', "_"), uniq("s").replace('-', "_"));
+    let sa = SqlStore::open_with_schema(&url, Some(&a)).await.unwrap();
+    let sb = SqlStore::open_with_schema(&url, Some(&b)).await.unwrap();
+    sa.put_client(&client("only-in-a")).await.unwrap();
+    assert!(sa.client("only-in-a").await.unwrap().is_some());
+    assert!(sb.client("only-in-a").await.unwrap().is_none());
+    assert!(SqlStore::open_with_schema(&url, Some("bad; drop"))
+        .await
+        .is_err());
+}
