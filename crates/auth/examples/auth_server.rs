@@ -77,7 +77,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         StaticClient {
             client_id: args.client_id.clone(),
             client_secret: args.client_secret.clone(),
-            client_name: "Conformance test client".into(),
+            client_name: "Switchyard test client".into(),
             redirect_uris: args.redirect_uris.clone(),
             ..StaticClient::default()
         },
