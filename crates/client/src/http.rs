@@ -10,6 +10,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use switchyard_protocol::jsonrpc::{self, Message, RequestId};
 use switchyard_protocol::types::methods;
@@ -364,6 +365,20 @@ impl HttpClient {
         h
     }
 
+    fn has_param_headers(&self, params: &Map<String, Value>) -> bool {
+        let Some(name) = params.get("name").and_then(Value::as_str) else {
+            return false;
+        };
+        self.inner
+            .tool_schemas
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .and_then(|s| s.get("properties"))
+            .and_then(Value::as_object)
+            .is_some_and(|props| props.values().any(|s| s.get("x-mcp-header").is_some()))
+    }
+
     fn param_headers(&self, params: Option<&Value>) -> Vec<(String, String)> {
         let Some(p) = params else { return Vec::new() };
         let (Some(name), Some(args)) = (p.get("name").and_then(Value::as_str), p.get("arguments"))
@@ -406,9 +421,10 @@ impl HttpClient {
         era: &Era,
         params: Option<Value>,
         progress_token: Option<&str>,
+        extra: Option<&Map<String, Value>>,
     ) -> Option<Value> {
         let modern = matches!(era, Era::Modern { .. });
-        if !modern && progress_token.is_none() {
+        if !modern && progress_token.is_none() && extra.is_none() {
             return params;
         }
         let mut p = params.unwrap_or_else(|| Value::Object(Map::new()));
@@ -431,6 +447,14 @@ impl HttpClient {
                 if let Some(t) = progress_token {
                     m.insert(meta::PROGRESS_TOKEN.into(), Value::String(t.to_owned()));
                 }
+                if let Some(extra) = extra {
+                    for (k, v) in extra {
+                        // Era keys only make sense in their era.
+                        if modern || !k.starts_with("io.modelcontextprotocol/") {
+                            m.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
             }
         }
         Some(p)
@@ -444,6 +468,17 @@ impl HttpClient {
         params: Option<Value>,
         ro: &RequestOptions,
     ) -> Result<Value, ClientError> {
+        let raw = self.request_raw(method, params, ro).await?;
+        serde_json::from_str(raw.get()).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    /// [`request`](Self::request), returning the result's JSON untouched (for relays).
+    pub async fn request_raw(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        ro: &RequestOptions,
+    ) -> Result<Box<RawValue>, ClientError> {
         let timeout = ro.timeout.unwrap_or(self.inner.opts.request_timeout);
         match tokio::time::timeout(timeout, self.request_inner(method, params, ro)).await {
             Ok(r) => r,
@@ -456,7 +491,7 @@ impl HttpClient {
         method: &str,
         params: Option<Value>,
         ro: &RequestOptions,
-    ) -> Result<Value, ClientError> {
+    ) -> Result<Box<RawValue>, ClientError> {
         if matches!(self.era(), Era::LegacySse) {
             let conn = self
                 .inner
@@ -465,7 +500,9 @@ impl HttpClient {
                 .unwrap_or_else(|p| p.into_inner())
                 .clone();
             let conn = conn.ok_or_else(|| ClientError::Closed("no HTTP+SSE connection".into()))?;
-            return conn.request(method, params, ro.progress.clone()).await;
+            let v = conn.request(method, params, ro.progress.clone()).await?;
+            return serde_json::value::to_raw_value(&v)
+                .map_err(|e| ClientError::Protocol(e.to_string()));
         }
         let mut params = params;
         let mut auth_tries = 0u32;
@@ -477,11 +514,35 @@ impl HttpClient {
             let era = self.era();
             let id = RequestId::Number(self.inner.next_id.fetch_add(1, Ordering::Relaxed));
             let token = ro.progress.as_ref().map(|_| format!("p{id}"));
-            let body_params = self.with_meta(&era, params.clone(), token.as_deref());
+            let body_params =
+                self.with_meta(&era, params.clone(), token.as_deref(), ro.meta.as_ref());
             let mut body = Vec::with_capacity(256);
-            jsonrpc::write_request(&mut body, &id, method, body_params.as_ref())
-                .map_err(|e| ClientError::Usage(e.to_string()))?;
-            let headers = self.base_headers(&era, method, params.as_ref());
+            match (
+                &ro.raw_arguments,
+                body_params.as_ref().and_then(Value::as_object),
+            ) {
+                (Some(args), Some(base)) => jsonrpc::write_request(
+                    &mut body,
+                    &id,
+                    method,
+                    Some(&WithRawArguments { base, args }),
+                ),
+                _ => jsonrpc::write_request(&mut body, &id, method, body_params.as_ref()),
+            }
+            .map_err(|e| ClientError::Usage(e.to_string()))?;
+            let header_params = match (&ro.raw_arguments, &params) {
+                // Only a tool with `x-mcp-header` parameters needs its arguments read here.
+                (Some(args), Some(Value::Object(p))) if self.has_param_headers(p) => {
+                    let mut p = p.clone();
+                    p.insert(
+                        "arguments".into(),
+                        serde_json::from_str(args.get()).unwrap_or(Value::Null),
+                    );
+                    Some(Value::Object(p))
+                }
+                _ => params.clone(),
+            };
+            let headers = self.base_headers(&era, method, header_params.as_ref());
             let resp = self
                 .inner
                 .http
@@ -583,15 +644,18 @@ impl HttpClient {
                 other => other?,
             };
             if matches!(era, Era::Modern { .. })
-                && result.get("resultType").and_then(Value::as_str) == Some("input_required")
+                && !ro.return_input_required
+                && result_type(&result).as_deref() == Some("input_required")
             {
+                let result: Value = serde_json::from_str(result.get())
+                    .map_err(|e| ClientError::Protocol(e.to_string()))?;
                 rounds += 1;
                 if rounds > MAX_INPUT_ROUNDS {
                     return Err(ClientError::Protocol(
                         "too many input-required rounds".into(),
                     ));
                 }
-                let answers = self.answer_inputs(&result).await;
+                let answers = self.answer_inputs(&result, ro).await;
                 let p = params.get_or_insert_with(|| Value::Object(Map::new()));
                 if let Some(o) = p.as_object_mut() {
                     o.insert("inputResponses".into(), Value::Object(answers));
@@ -610,13 +674,14 @@ impl HttpClient {
         }
     }
 
-    async fn answer_inputs(&self, result: &Value) -> Map<String, Value> {
+    async fn answer_inputs(&self, result: &Value, ro: &RequestOptions) -> Map<String, Value> {
+        let handler = ro.handler.as_ref().unwrap_or(&self.inner.opts.handler);
         let mut out = Map::new();
         if let Some(reqs) = result.get("inputRequests").and_then(Value::as_object) {
             for (k, r) in reqs {
                 let method = r.get("method").and_then(Value::as_str).unwrap_or_default();
                 let params = r.get("params").cloned().unwrap_or(Value::Null);
-                match dispatch(&*self.inner.opts.handler, method, params).await {
+                match dispatch(&**handler, method, params).await {
                     Ok(v) => {
                         out.insert(k.clone(), v);
                     }
@@ -635,7 +700,7 @@ impl HttpClient {
         id: &RequestId,
         era: &Era,
         ro: &RequestOptions,
-    ) -> Result<Value, ClientError> {
+    ) -> Result<Box<RawValue>, ClientError> {
         let status = resp.status().as_u16();
         let ct = resp
             .headers()
@@ -649,10 +714,7 @@ impl HttpClient {
         let body = read_limited(resp, MAX_RESPONSE_BYTES).await?;
         if ct.starts_with("application/json") || body.first() == Some(&b'{') {
             match jsonrpc::parse_message(&body) {
-                Ok(Message::Response(r)) => {
-                    return serde_json::from_str(r.result.get())
-                        .map_err(|e| ClientError::Protocol(e.to_string()))
-                }
+                Ok(Message::Response(r)) => return Ok(r.result),
                 Ok(Message::Error(e)) => return Err(ClientError::Rpc(e.error)),
                 _ => {}
             }
@@ -669,7 +731,7 @@ impl HttpClient {
         id: &RequestId,
         era: &Era,
         ro: &RequestOptions,
-    ) -> Result<Value, ClientError> {
+    ) -> Result<Box<RawValue>, ClientError> {
         let mut dec = Decoder::new();
         let mut resp = resp;
         let mut resumes = 0;
@@ -737,13 +799,10 @@ impl HttpClient {
         data: &[u8],
         id: Option<&RequestId>,
         ro: &RequestOptions,
-    ) -> Option<Result<Value, ClientError>> {
+    ) -> Option<Result<Box<RawValue>, ClientError>> {
         let msg = jsonrpc::parse_message(data).ok()?;
         match msg {
-            Message::Response(r) if Some(&r.id) == id => Some(
-                serde_json::from_str(r.result.get())
-                    .map_err(|e| ClientError::Protocol(e.to_string())),
-            ),
+            Message::Response(r) if Some(&r.id) == id => Some(Ok(r.result)),
             Message::Error(e) if e.id.as_ref() == id => Some(Err(ClientError::Rpc(e.error))),
             Message::Notification(n) => {
                 let params: Value = n
@@ -766,7 +825,10 @@ impl HttpClient {
                         deliver_progress(&map, &params);
                     }
                 }
-                self.inner.opts.handler.notification(&n.method, &params);
+                ro.handler
+                    .as_ref()
+                    .unwrap_or(&self.inner.opts.handler)
+                    .notification(&n.method, &params);
                 None
             }
             Message::Request(r) => {
@@ -775,7 +837,8 @@ impl HttpClient {
                     .as_deref()
                     .and_then(|p| serde_json::from_str(p.get()).ok())
                     .unwrap_or(Value::Null);
-                let answer = dispatch(&*self.inner.opts.handler, &r.method, params).await;
+                let handler = ro.handler.as_ref().unwrap_or(&self.inner.opts.handler);
+                let answer = dispatch(&**handler, &r.method, params).await;
                 let mut buf = Vec::with_capacity(128);
                 match answer {
                     Ok(v) => {
@@ -1004,6 +1067,75 @@ impl HttpClient {
         conn.notify(methods::INITIALIZED, None).await
     }
 
+    /// Keeps a 2026-07-28 `subscriptions/listen` stream open (reconnecting with backoff) and
+    /// hands each notification to the connection's handler. In the legacy era the GET stream
+    /// does this job (see [`ClientOptions::open_get_stream`]); this returns `None` there.
+    pub fn listen(&self, notifications: Value) -> Option<tokio::task::JoinHandle<()>> {
+        if !matches!(self.era(), Era::Modern { .. }) {
+            return None;
+        }
+        let this = self.clone();
+        Some(tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(200);
+            loop {
+                let era = this.era();
+                let id = RequestId::Number(this.inner.next_id.fetch_add(1, Ordering::Relaxed));
+                let params = this.with_meta(
+                    &era,
+                    Some(json!({ "notifications": notifications })),
+                    None,
+                    None,
+                );
+                let mut body = Vec::new();
+                if jsonrpc::write_request(
+                    &mut body,
+                    &id,
+                    methods::SUBSCRIPTIONS_LISTEN,
+                    params.as_ref(),
+                )
+                .is_err()
+                {
+                    return;
+                }
+                let h = this.base_headers(&era, methods::SUBSCRIPTIONS_LISTEN, None);
+                if let Ok(resp) = this
+                    .inner
+                    .http
+                    .post(&this.inner.url)
+                    .headers(h)
+                    .body(body)
+                    .send()
+                    .await
+                {
+                    if resp.status().is_success() {
+                        backoff = Duration::from_millis(200);
+                        let mut dec = Decoder::new();
+                        let mut stream = resp.bytes_stream();
+                        while let Some(Ok(chunk)) = stream.next().await {
+                            let Ok(events) = dec.feed(&chunk) else { break };
+                            for ev in events {
+                                if !ev.data.is_empty() {
+                                    let _ = this
+                                        .on_stream_message(
+                                            ev.data.as_bytes(),
+                                            None,
+                                            &RequestOptions::default(),
+                                        )
+                                        .await;
+                                }
+                            }
+                        }
+                    } else if resp.status().as_u16() == 404 {
+                        // The server does not offer subscriptions.
+                        return;
+                    }
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }))
+    }
+
     /// Ends the connection: DELETE for a legacy session.
     pub async fn close(&self) {
         if let Some(t) = self
@@ -1036,6 +1168,38 @@ impl HttpClient {
             c.close("closed by the client");
         }
     }
+}
+
+/// Request params whose `arguments` are written verbatim from raw JSON.
+struct WithRawArguments<'a> {
+    base: &'a Map<String, Value>,
+    args: &'a RawValue,
+}
+
+impl serde::Serialize for WithRawArguments<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.base {
+            if k != "arguments" {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.serialize_entry("arguments", self.args)?;
+        m.end()
+    }
+}
+
+/// The `resultType` of a raw result, read without building a tree.
+pub(crate) fn result_type(raw: &RawValue) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(rename = "resultType")]
+        result_type: Option<String>,
+    }
+    serde_json::from_str::<Probe>(raw.get())
+        .ok()
+        .and_then(|p| p.result_type)
 }
 
 fn jsonrpc_notification(method: &str) -> Vec<u8> {

@@ -181,6 +181,16 @@ pub struct RequestOptions {
     pub progress: Option<ProgressFn>,
     /// Overrides the default timeout.
     pub timeout: Option<Duration>,
+    /// Answers this request's server-to-client requests instead of the connection's handler
+    /// (a relay passes them on to its own client).
+    pub handler: Option<Arc<dyn ClientHandler>>,
+    /// Extra `_meta` members; in the 2026-07-28 era they may override the client's own
+    /// (`io.modelcontextprotocol/clientCapabilities`, `…/logLevel`).
+    pub meta: Option<serde_json::Map<String, Value>>,
+    /// Return an `input_required` result to the caller instead of answering it.
+    pub return_input_required: bool,
+    /// `tools/call` arguments to send verbatim (a relay passes them through unparsed).
+    pub raw_arguments: Option<Box<serde_json::value::RawValue>>,
 }
 
 impl std::fmt::Debug for RequestOptions {
@@ -188,7 +198,9 @@ impl std::fmt::Debug for RequestOptions {
         f.debug_struct("RequestOptions")
             .field("progress", &self.progress.is_some())
             .field("timeout", &self.timeout)
-            .finish()
+            .field("handler", &self.handler.is_some())
+            .field("return_input_required", &self.return_input_required)
+            .finish_non_exhaustive()
     }
 }
 
@@ -275,6 +287,44 @@ impl Client {
                 let r =
                     tokio::time::timeout(t, c.request(method, params, ro.progress.clone())).await;
                 r.map_err(|_| ClientError::Timeout(t))?
+            }
+        }
+    }
+
+    /// [`request`](Self::request), returning the result's JSON untouched (HTTP keeps it raw
+    /// end to end; over stdio it is parsed once).
+    pub async fn request_raw(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        ro: &RequestOptions,
+    ) -> Result<Box<serde_json::value::RawValue>, ClientError> {
+        match &self.t {
+            Transport::Http(h) => h.request_raw(method, params, ro).await,
+            Transport::Stdio(_, c, default) => {
+                let mut params = params;
+                if let (Some(args), Some(Value::Object(p))) = (&ro.raw_arguments, params.as_mut()) {
+                    p.insert(
+                        "arguments".into(),
+                        serde_json::from_str(args.get()).unwrap_or(Value::Null),
+                    );
+                }
+                if let (Some(meta), Some(Value::Object(p))) = (&ro.meta, params.as_mut()) {
+                    let m = p.entry("_meta").or_insert_with(|| json!({}));
+                    if let Some(m) = m.as_object_mut() {
+                        for (k, v) in meta {
+                            if !k.starts_with("io.modelcontextprotocol/") {
+                                m.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                }
+                let t = ro.timeout.unwrap_or(*default);
+                let v = tokio::time::timeout(t, c.request(method, params, ro.progress.clone()))
+                    .await
+                    .map_err(|_| ClientError::Timeout(t))??;
+                serde_json::value::to_raw_value(&v)
+                    .map_err(|e| ClientError::Protocol(e.to_string()))
             }
         }
     }

@@ -162,6 +162,16 @@ impl RequestContext {
         &self.inner.client_capabilities
     }
 
+    /// The log level the client asked for (legacy: `logging/setLevel`; 2026-07-28: `_meta`).
+    pub fn log_level(&self) -> Option<LoggingLevel> {
+        self.inner.log_level
+    }
+
+    /// Whether the client asked for progress on this request.
+    pub fn wants_progress(&self) -> bool {
+        self.inner.progress_token.is_some()
+    }
+
     /// The legacy session id, if any.
     pub fn session_id(&self) -> Option<&str> {
         self.inner.session_id.as_deref()

@@ -51,5 +51,7 @@ pub use handler::resource::{ResourceDef, TemplateDef};
 pub use handler::tool::{IntoToolResult, Json, NoArgs, ToolDef};
 pub use http::{HttpConfig, McpService};
 pub use serve::serve;
-pub use server::{Server, ServerBuilder, ServerEvent, DEFAULT_PAGE_SIZE};
+pub use server::{
+    method_not_found, RequestHandler, Server, ServerBuilder, ServerEvent, DEFAULT_PAGE_SIZE,
+};
 pub use switchyard_protocol as protocol;

@@ -37,7 +37,6 @@ pub enum ServerEvent {
 }
 
 /// Builds a [`Server`].
-#[derive(Debug)]
 pub struct ServerBuilder {
     info: Implementation,
     instructions: Option<String>,
@@ -52,6 +51,35 @@ pub struct ServerBuilder {
     cache_scope: CacheScope,
     logging: bool,
     extensions: Map<String, Value>,
+    handler: Option<Arc<dyn RequestHandler>>,
+    custom_capabilities: Option<ServerCapabilities>,
+}
+
+/// Handles requests at the JSON-RPC level, below the typed handler API: for servers whose
+/// methods are not known up front (a gateway relaying upstream servers). Arguments and results
+/// pass as raw JSON, so nothing is re-serialised on the way through.
+///
+/// The transport still does everything else: sessions, headers, SSE, `initialize`,
+/// `server/discover`, `ping`, `subscriptions/listen`.
+pub trait RequestHandler: Send + Sync + 'static {
+    /// Answers `method`. `Ok` carries the result's JSON. Return
+    /// `Err(method_not_found(method))` for methods it does not serve.
+    fn handle(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        ctx: RequestContext,
+    ) -> crate::handler::BoxFuture<Result<Vec<u8>, ErrorObject>>;
+}
+
+impl std::fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("info", &self.info)
+            .field("tools", &self.tools.len())
+            .field("handler", &self.handler.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 struct CompleteFnDebug(CompleteFn);
@@ -127,6 +155,18 @@ impl ServerBuilder {
         self
     }
 
+    /// Routes every request method to `handler` instead of the registered tools, resources and
+    /// prompts; `capabilities` is what `initialize` and `server/discover` then declare.
+    pub fn request_handler(
+        mut self,
+        handler: Arc<dyn RequestHandler>,
+        capabilities: ServerCapabilities,
+    ) -> Self {
+        self.handler = Some(handler);
+        self.custom_capabilities = Some(capabilities);
+        self
+    }
+
     /// Declares a 2026-07-28 extension (for example `io.modelcontextprotocol/tasks`).
     pub fn extension(mut self, name: impl Into<String>, settings: Value) -> Self {
         self.extensions.insert(name.into(), settings);
@@ -161,6 +201,9 @@ impl ServerBuilder {
         if !self.extensions.is_empty() {
             caps.extensions = Some(self.extensions);
         }
+        if let Some(c) = self.custom_capabilities {
+            caps = c;
+        }
         let (events, _) = broadcast::channel(256);
         Server {
             inner: Arc::new(Inner {
@@ -177,6 +220,7 @@ impl ServerBuilder {
                 cache_scope: self.cache_scope,
                 capabilities: caps,
                 events,
+                handler: self.handler,
             }),
         }
     }
@@ -211,6 +255,7 @@ pub(crate) struct Inner {
     cache_scope: CacheScope,
     pub(crate) capabilities: ServerCapabilities,
     pub(crate) events: broadcast::Sender<ServerEvent>,
+    handler: Option<Arc<dyn RequestHandler>>,
 }
 
 /// The outcome of a request: the result's JSON, or a JSON-RPC error.
@@ -270,6 +315,8 @@ impl Server {
             cache_scope: CacheScope::Public,
             logging: true,
             extensions: Map::new(),
+            handler: None,
+            custom_capabilities: None,
         }
     }
 
@@ -345,6 +392,12 @@ impl Server {
             .map(|t| t.tool.clone())
     }
 
+    /// The era-dependent members a result of version `v` carries (`resultType`, and the cache
+    /// hints when `cacheable`).
+    pub fn result_fields(&self, v: ProtocolVersion, cacheable: bool) -> ResultFields {
+        self.fields(v, cacheable)
+    }
+
     fn fields(&self, v: ProtocolVersion, cacheable: bool) -> ResultFields {
         if !v.is_modern() {
             return ResultFields::default();
@@ -402,6 +455,14 @@ impl Server {
         ctx: RequestContext,
     ) -> Reply {
         let v = ctx.protocol_version();
+        match method {
+            methods::DISCOVER if v.is_modern() => return encode(&self.discover_result()),
+            methods::PING if !v.is_modern() => return Ok(b"{}".to_vec()),
+            _ => {}
+        }
+        if let Some(h) = &self.inner.handler {
+            return h.handle(method, params, ctx).await;
+        }
         let p = params.as_deref();
         match method {
             methods::TOOLS_CALL => self.call_tool(params, ctx).await,
@@ -466,8 +527,6 @@ impl Server {
                     fields: self.fields(v, false),
                 })
             }
-            methods::DISCOVER if v.is_modern() => encode(&self.discover_result()),
-            methods::PING if !v.is_modern() => Ok(b"{}".to_vec()),
             _ => Err(method_not_found(method)),
         }
     }
@@ -668,7 +727,8 @@ impl Server {
     }
 }
 
-pub(crate) fn method_not_found(method: &str) -> ErrorObject {
+/// The error for a method a server does not serve.
+pub fn method_not_found(method: &str) -> ErrorObject {
     ErrorObject::new(
         ErrorCode::METHOD_NOT_FOUND,
         format!("method not found: {method}"),

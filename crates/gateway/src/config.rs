@@ -1,0 +1,190 @@
+//! What the gateway federates.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// How to reach one upstream server.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum UpstreamTarget {
+    /// A remote server over Streamable HTTP (or the 2024-11-05 HTTP+SSE transport).
+    Url {
+        /// The MCP endpoint.
+        url: String,
+        /// Extra headers on every request.
+        #[serde(default)]
+        headers: HashMap<String, String>,
+        /// A static bearer token: the gateway's own credential for this upstream, never the
+        /// caller's.
+        #[serde(default)]
+        bearer_token: Option<String>,
+    },
+    /// A local server started as a child process speaking stdio.
+    Command {
+        /// Program.
+        command: String,
+        /// Arguments.
+        #[serde(default)]
+        args: Vec<String>,
+        /// Environment.
+        #[serde(default)]
+        env: HashMap<String, String>,
+        /// Working directory.
+        #[serde(default)]
+        cwd: Option<String>,
+    },
+}
+
+/// One upstream server.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct UpstreamConfig {
+    /// Name, used in the default prefix and in logs.
+    pub name: String,
+    /// How to reach it.
+    #[serde(flatten)]
+    pub target: UpstreamTarget,
+    /// Prefix of its tool and prompt names; `None` means `<name>__`, `Some("")` none.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Only these tools (glob patterns with `*`); empty means all.
+    #[serde(default)]
+    pub allow_tools: Vec<String>,
+    /// Never these tools (glob patterns with `*`).
+    #[serde(default)]
+    pub deny_tools: Vec<String>,
+    /// Per-request timeout.
+    #[serde(default = "default_timeout", with = "secs")]
+    pub timeout: Duration,
+    /// Most requests in flight at once; more wait (backpressure) up to the timeout.
+    #[serde(default = "default_concurrency")]
+    pub max_concurrency: usize,
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_concurrency() -> usize {
+    64
+}
+
+mod secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = f64::deserialize(d)?;
+        if !(s.is_finite() && s > 0.0) {
+            return Err(serde::de::Error::custom(
+                "timeout must be a positive number of seconds",
+            ));
+        }
+        Ok(Duration::from_secs_f64(s))
+    }
+}
+
+impl UpstreamConfig {
+    /// An HTTP upstream with defaults.
+    pub fn url(name: impl Into<String>, url: impl Into<String>) -> Self {
+        Self::new(
+            name,
+            UpstreamTarget::Url {
+                url: url.into(),
+                headers: HashMap::new(),
+                bearer_token: None,
+            },
+        )
+    }
+
+    /// A stdio upstream with defaults.
+    pub fn command(name: impl Into<String>, command: impl Into<String>, args: Vec<String>) -> Self {
+        Self::new(
+            name,
+            UpstreamTarget::Command {
+                command: command.into(),
+                args,
+                env: HashMap::new(),
+                cwd: None,
+            },
+        )
+    }
+
+    fn new(name: impl Into<String>, target: UpstreamTarget) -> Self {
+        Self {
+            name: name.into(),
+            target,
+            prefix: None,
+            allow_tools: Vec::new(),
+            deny_tools: Vec::new(),
+            timeout: default_timeout(),
+            max_concurrency: default_concurrency(),
+        }
+    }
+
+    /// The prefix applied to this upstream's tool and prompt names.
+    pub fn effective_prefix(&self) -> String {
+        self.prefix
+            .clone()
+            .unwrap_or_else(|| format!("{}__", self.name))
+    }
+
+    /// Whether a tool passes the allow and deny lists.
+    pub fn tool_allowed(&self, name: &str) -> bool {
+        (self.allow_tools.is_empty() || self.allow_tools.iter().any(|p| glob(p, name)))
+            && !self.deny_tools.iter().any(|p| glob(p, name))
+    }
+}
+
+/// `*`-only glob matching.
+pub(crate) fn glob(pattern: &str, s: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == s;
+    }
+    let mut rest = s;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
+            rest = r;
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            let Some(pos) = rest.find(part) else {
+                return false;
+            };
+            rest = &rest[pos + part.len()..];
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_prefixes_suffixes_and_middles() {
+        assert!(glob("get_*", "get_user"));
+        assert!(!glob("get_*", "set_user"));
+        assert!(glob("*_user", "get_user"));
+        assert!(glob("a*c*e", "abcde"));
+        assert!(glob("exact", "exact"));
+        assert!(!glob("exact", "exactly"));
+    }
+
+    #[test]
+    fn allow_and_deny_lists_combine() {
+        let mut u = UpstreamConfig::url("gh", "https://x");
+        u.allow_tools = vec!["issue_*".into()];
+        u.deny_tools = vec!["*_delete".into()];
+        assert!(u.tool_allowed("issue_create"));
+        assert!(!u.tool_allowed("issue_delete"));
+        assert!(!u.tool_allowed("repo_list"));
+        assert_eq!(u.effective_prefix(), "gh__");
+    }
+}

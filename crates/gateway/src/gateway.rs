@@ -1,0 +1,647 @@
+//! The gateway as a request handler: merged listings, routing, pass-through of arguments and
+//! results as raw JSON, and relays for progress, logs and input requests.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Map, Value};
+use switchyard_client::{BoxFuture, ClientError, ClientHandler, Progress, RequestOptions};
+use switchyard_protocol::jsonrpc::ErrorObject;
+use switchyard_protocol::types::{
+    methods, CompleteParams, CompletionRef, ListChangedCapability, LoggingLevel,
+    ResourcesCapability, ServerCapabilities,
+};
+use switchyard_protocol::{meta, ErrorCode};
+use switchyard_server::{method_not_found, RequestContext, RequestHandler, Server, ServerEvent};
+
+use crate::config::UpstreamConfig;
+use crate::upstream::Upstream;
+
+/// Page size of merged listings.
+pub const PAGE_SIZE: usize = 200;
+
+/// Where an exposed name leads.
+#[derive(Debug, Clone)]
+struct Route {
+    upstream: usize,
+    name: String,
+}
+
+#[derive(Default)]
+struct Merged {
+    tools: Vec<Value>,
+    prompts: Vec<Value>,
+    resources: Vec<Value>,
+    templates: Vec<Value>,
+    tool_routes: HashMap<String, Route>,
+    prompt_routes: HashMap<String, Route>,
+    resource_routes: HashMap<String, usize>,
+}
+
+/// Federates upstream MCP servers behind one endpoint.
+pub struct Gateway {
+    upstreams: Vec<Arc<Upstream>>,
+    merged: RwLock<Arc<Merged>>,
+    server: Arc<OnceLock<Server>>,
+    me: OnceLock<std::sync::Weak<Gateway>>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field(
+                "upstreams",
+                &self
+                    .upstreams
+                    .iter()
+                    .map(|u| &u.cfg.name)
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+fn rename(v: &Value, prefix: &str) -> Value {
+    let mut v = v.clone();
+    if let Some(n) = v.get("name").and_then(Value::as_str) {
+        v["name"] = Value::String(format!("{prefix}{n}"));
+    }
+    v
+}
+
+impl Gateway {
+    /// Builds the gateway and its server. Call [`Gateway::refresh_all`] before serving (or let
+    /// the first listing do it).
+    pub fn build(upstreams: Vec<UpstreamConfig>, name: &str, version: &str) -> (Arc<Self>, Server) {
+        let server_slot: Arc<OnceLock<Server>> = Arc::new(OnceLock::new());
+        let gw_slot: Arc<OnceLock<std::sync::Weak<Gateway>>> = Arc::new(OnceLock::new());
+        let ups = upstreams
+            .into_iter()
+            .enumerate()
+            .map(|(i, cfg)| {
+                let gw_slot = gw_slot.clone();
+                let on_change: crate::upstream::ChangeFn = Arc::new(move |method: &str| {
+                    let Some(gw) = gw_slot.get().and_then(std::sync::Weak::upgrade) else {
+                        return;
+                    };
+                    let method = method.to_owned();
+                    tokio::spawn(async move { gw.upstream_changed(i, &method).await });
+                });
+                Upstream::new(cfg, on_change)
+            })
+            .collect();
+        let gw = Arc::new(Self {
+            upstreams: ups,
+            merged: RwLock::new(Arc::new(Merged::default())),
+            server: server_slot.clone(),
+            me: OnceLock::new(),
+        });
+        let _ = gw_slot.set(Arc::downgrade(&gw));
+        let _ = gw.me.set(Arc::downgrade(&gw));
+        let caps = ServerCapabilities {
+            tools: Some(ListChangedCapability {
+                list_changed: Some(true),
+            }),
+            prompts: Some(ListChangedCapability {
+                list_changed: Some(true),
+            }),
+            resources: Some(ResourcesCapability {
+                subscribe: Some(true),
+                list_changed: Some(true),
+            }),
+            completions: Some(Map::new()),
+            logging: Some(Map::new()),
+            ..ServerCapabilities::default()
+        };
+        let server = Server::builder(name, version)
+            .request_handler(gw.clone(), caps)
+            .build();
+        let _ = server_slot.set(server.clone());
+        (gw, server)
+    }
+
+    /// Reads every upstream's catalog; an upstream that fails is left out with a warning.
+    pub async fn refresh_all(&self) {
+        for (i, u) in self.upstreams.iter().enumerate() {
+            if let Err(e) = u.refresh().await {
+                tracing::warn!(upstream = %u.cfg.name, error = %e, "upstream unavailable; its tools are not listed");
+            }
+            let _ = i;
+        }
+        self.rebuild();
+    }
+
+    async fn upstream_changed(&self, i: usize, method: &str) {
+        if let Some(u) = self.upstreams.get(i) {
+            if u.refresh().await.is_ok() {
+                self.rebuild();
+            }
+        }
+        let ev = match method {
+            methods::NOTIFICATION_PROMPTS_LIST_CHANGED => ServerEvent::PromptsListChanged,
+            methods::NOTIFICATION_RESOURCES_LIST_CHANGED => ServerEvent::ResourcesListChanged,
+            _ => ServerEvent::ToolsListChanged,
+        };
+        if let Some(s) = self.server.get() {
+            s.notify(ev);
+        }
+    }
+
+    fn rebuild(&self) {
+        let mut m = Merged::default();
+        for (i, u) in self.upstreams.iter().enumerate() {
+            let prefix = u.cfg.effective_prefix();
+            let cat = u.catalog.read().unwrap_or_else(|p| p.into_inner()).clone();
+            for t in &cat.tools {
+                let Some(n) = t.get("name").and_then(Value::as_str) else {
+                    continue;
+                };
+                if !u.cfg.tool_allowed(n) {
+                    continue;
+                }
+                let exposed = format!("{prefix}{n}");
+                if m.tool_routes.contains_key(&exposed) {
+                    tracing::warn!(tool = %exposed, "duplicate tool name; the first upstream wins");
+                    continue;
+                }
+                m.tool_routes.insert(
+                    exposed,
+                    Route {
+                        upstream: i,
+                        name: n.to_owned(),
+                    },
+                );
+                m.tools.push(rename(t, &prefix));
+            }
+            for p in &cat.prompts {
+                let Some(n) = p.get("name").and_then(Value::as_str) else {
+                    continue;
+                };
+                let exposed = format!("{prefix}{n}");
+                if m.prompt_routes
+                    .insert(
+                        exposed,
+                        Route {
+                            upstream: i,
+                            name: n.to_owned(),
+                        },
+                    )
+                    .is_none()
+                {
+                    m.prompts.push(rename(p, &prefix));
+                }
+            }
+            for r in &cat.resources {
+                if let Some(uri) = r.get("uri").and_then(Value::as_str) {
+                    m.resource_routes.entry(uri.to_owned()).or_insert(i);
+                    m.resources.push(r.clone());
+                }
+            }
+            m.templates.extend(cat.templates.iter().cloned());
+        }
+        *self.merged.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(m);
+    }
+
+    fn merged(&self) -> Arc<Merged> {
+        self.merged
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    async fn ensure_catalog(&self) {
+        let empty = {
+            let m = self.merged();
+            m.tools.is_empty() && m.prompts.is_empty() && m.resources.is_empty()
+        };
+        if empty {
+            self.refresh_all().await;
+        }
+    }
+
+    fn list(
+        &self,
+        ctx: &RequestContext,
+        params: Option<&RawValue>,
+        items: &[Value],
+        key: &str,
+        cacheable: bool,
+    ) -> Result<Vec<u8>, ErrorObject> {
+        #[derive(Deserialize, Default)]
+        struct P {
+            cursor: Option<String>,
+        }
+        let p: P = params
+            .and_then(|p| serde_json::from_str(p.get()).ok())
+            .unwrap_or_default();
+        let start = match p.cursor {
+            None => 0,
+            Some(c) => URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| s.strip_prefix("g:").and_then(|n| n.parse::<usize>().ok()))
+                .filter(|&n| n <= items.len())
+                .ok_or_else(|| ErrorObject::new(ErrorCode::INVALID_PARAMS, "invalid cursor"))?,
+        };
+        let end = (start + PAGE_SIZE).min(items.len());
+        let mut out = Map::new();
+        out.insert(key.into(), Value::Array(items[start..end].to_vec()));
+        if end < items.len() {
+            out.insert(
+                "nextCursor".into(),
+                Value::String(URL_SAFE_NO_PAD.encode(format!("g:{end}"))),
+            );
+        }
+        if let Some(s) = self.server.get() {
+            if let Ok(Value::Object(f)) =
+                serde_json::to_value(s.result_fields(ctx.protocol_version(), cacheable))
+            {
+                out.extend(f);
+            }
+        }
+        serde_json::to_vec(&Value::Object(out))
+            .map_err(|e| ErrorObject::new(ErrorCode::INTERNAL_ERROR, e.to_string()))
+    }
+
+    /// Relays one request to an upstream, with the caller's progress, logs, capabilities and
+    /// input requests carried across.
+    async fn relay(
+        &self,
+        upstream: usize,
+        method: &str,
+        params: Value,
+        raw_args: Option<Box<RawValue>>,
+        ctx: &RequestContext,
+        cacheable: bool,
+    ) -> Result<Vec<u8>, ErrorObject> {
+        let Some(u) = self.upstreams.get(upstream) else {
+            return Err(ErrorObject::new(
+                ErrorCode::INTERNAL_ERROR,
+                "no such upstream",
+            ));
+        };
+        let is_tool = method == methods::TOOLS_CALL;
+        let unavailable = |e: &ClientError| -> Result<Vec<u8>, ErrorObject> {
+            let msg = format!("upstream {} failed: {e}", u.cfg.name);
+            if is_tool {
+                // A tool whose server is down fails as a tool, so the model can see why.
+                let mut r = json!({"content": [{"type": "text", "text": msg}], "isError": true});
+                if ctx.protocol_version().is_modern() {
+                    r["resultType"] = json!("complete");
+                }
+                Ok(r.to_string().into_bytes())
+            } else {
+                Err(ErrorObject::new(ErrorCode::INTERNAL_ERROR, msg))
+            }
+        };
+        let permit = match tokio::time::timeout(u.cfg.timeout, u.permits.acquire()).await {
+            Ok(Ok(p)) => p,
+            _ => return unavailable(&ClientError::Timeout(u.cfg.timeout)),
+        };
+        let client = match u.client().await {
+            Ok(c) => c,
+            Err(e) => return unavailable(&e),
+        };
+        let modern = ctx.protocol_version().is_modern();
+        let mut extra = Map::new();
+        if modern {
+            extra.insert(
+                meta::CLIENT_CAPABILITIES.into(),
+                serde_json::to_value(ctx.client_capabilities()).unwrap_or(Value::Null),
+            );
+        }
+        if let Some(l) = ctx.log_level() {
+            extra.insert(
+                meta::LOG_LEVEL.into(),
+                serde_json::to_value(l).unwrap_or(Value::Null),
+            );
+        }
+        let progress_ctx = ctx.clone();
+        let ro = RequestOptions {
+            progress: ctx.wants_progress().then(|| {
+                Arc::new(move |p: Progress| {
+                    progress_ctx.progress(p.progress, p.total, p.message.as_deref())
+                }) as switchyard_client::ProgressFn
+            }),
+            timeout: Some(u.cfg.timeout),
+            handler: Some(Arc::new(Relay(ctx.clone()))),
+            meta: (!extra.is_empty()).then_some(extra),
+            // A modern caller answers input requests itself: pass them through untouched.
+            return_input_required: modern,
+            raw_arguments: raw_args,
+        };
+        let r = client.request_raw(method, Some(params), &ro).await;
+        drop(permit);
+        match r {
+            Ok(raw) => {
+                u.record(true);
+                Ok(if modern {
+                    ensure_modern_fields(raw.get(), cacheable)
+                } else {
+                    raw.get().as_bytes().to_vec()
+                })
+            }
+            Err(ClientError::Rpc(e)) => {
+                u.record(true);
+                Err(e)
+            }
+            Err(e) => {
+                u.record(false);
+                u.reset(&e).await;
+                unavailable(&e)
+            }
+        }
+    }
+}
+
+/// Adds what a 2026-07-28 result must carry when the upstream spoke an older era, splicing the
+/// members in rather than re-serialising the result.
+fn ensure_modern_fields(raw: &str, cacheable: bool) -> Vec<u8> {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(rename = "resultType")]
+        result_type: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "ttlMs")]
+        ttl: Option<serde::de::IgnoredAny>,
+    }
+    let (has_type, has_ttl) = serde_json::from_str::<Probe>(raw)
+        .map(|p| (p.result_type.is_some(), p.ttl.is_some()))
+        .unwrap_or((true, true));
+    let mut add = String::new();
+    if !has_type {
+        add.push_str(r#""resultType":"complete","#);
+    }
+    if cacheable && !has_ttl {
+        add.push_str(r#""ttlMs":0,"cacheScope":"private","#);
+    }
+    let t = raw.trim_start();
+    if add.is_empty() || !t.starts_with('{') {
+        return raw.as_bytes().to_vec();
+    }
+    let body = t[1..].trim_start();
+    let mut out = String::with_capacity(raw.len() + add.len());
+    out.push('{');
+    if body.starts_with('}') {
+        add.pop();
+    }
+    out.push_str(&add);
+    out.push_str(body);
+    out.into_bytes()
+}
+
+/// Carries an upstream's input requests and logs to the caller of the relayed request.
+struct Relay(RequestContext);
+
+impl ClientHandler for Relay {
+    fn create_message(&self, params: Value) -> BoxFuture<'_, Result<Value, ErrorObject>> {
+        Box::pin(async move {
+            self.0
+                .input_request(methods::SAMPLING_CREATE_MESSAGE, params, None)
+                .await
+                .map_err(ErrorObject::from)
+        })
+    }
+    fn elicit(&self, params: Value) -> BoxFuture<'_, Result<Value, ErrorObject>> {
+        Box::pin(async move {
+            self.0
+                .input_request(methods::ELICITATION_CREATE, params, None)
+                .await
+                .map_err(ErrorObject::from)
+        })
+    }
+    fn list_roots(&self) -> BoxFuture<'_, Result<Value, ErrorObject>> {
+        Box::pin(async move {
+            self.0
+                .input_request(methods::ROOTS_LIST, json!({}), None)
+                .await
+                .map_err(ErrorObject::from)
+        })
+    }
+    fn notification(&self, method: &str, params: &Value) {
+        if method == methods::NOTIFICATION_MESSAGE {
+            let level = params
+                .get("level")
+                .and_then(|l| serde_json::from_value::<LoggingLevel>(l.clone()).ok())
+                .unwrap_or(LoggingLevel::Info);
+            let logger = params.get("logger").and_then(Value::as_str);
+            self.0.log(
+                level,
+                logger,
+                params.get("data").cloned().unwrap_or(Value::Null),
+            );
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CallParams {
+    name: String,
+    #[serde(default)]
+    arguments: Option<Box<RawValue>>,
+    #[serde(default, rename = "inputResponses")]
+    input_responses: Option<Value>,
+    #[serde(default, rename = "requestState")]
+    request_state: Option<Value>,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(p: Option<&RawValue>) -> Result<T, ErrorObject> {
+    serde_json::from_str(p.map_or("{}", RawValue::get))
+        .map_err(|e| ErrorObject::new(ErrorCode::INVALID_PARAMS, format!("invalid params: {e}")))
+}
+
+/// Copies the MRTR members of a retry onto the upstream request.
+fn carry_inputs(
+    to: &mut Map<String, Value>,
+    input_responses: Option<Value>,
+    request_state: Option<Value>,
+) {
+    if let Some(r) = input_responses {
+        to.insert("inputResponses".into(), r);
+    }
+    if let Some(s) = request_state {
+        to.insert("requestState".into(), s);
+    }
+}
+
+impl RequestHandler for Gateway {
+    fn handle(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+        ctx: RequestContext,
+    ) -> switchyard_server::handler::BoxFuture<Result<Vec<u8>, ErrorObject>> {
+        let this = self.self_arc();
+        let method = method.to_owned();
+        Box::pin(async move {
+            let Some(this) = this else {
+                return Err(ErrorObject::new(
+                    ErrorCode::INTERNAL_ERROR,
+                    "gateway is shutting down",
+                ));
+            };
+            this.ensure_catalog().await;
+            let m = this.merged();
+            let p = params.as_deref();
+            match method.as_str() {
+                methods::TOOLS_LIST => this.list(&ctx, p, &m.tools, "tools", true),
+                methods::PROMPTS_LIST => this.list(&ctx, p, &m.prompts, "prompts", true),
+                methods::RESOURCES_LIST => this.list(&ctx, p, &m.resources, "resources", true),
+                methods::RESOURCES_TEMPLATES_LIST => {
+                    this.list(&ctx, p, &m.templates, "resourceTemplates", true)
+                }
+                methods::TOOLS_CALL => {
+                    let cp: CallParams = parse(p)?;
+                    let Some(route) = m.tool_routes.get(&cp.name).cloned() else {
+                        return Err(ErrorObject::new(
+                            ErrorCode::INVALID_PARAMS,
+                            format!("unknown tool: {}", cp.name),
+                        ));
+                    };
+                    let mut up = Map::new();
+                    up.insert("name".into(), Value::String(route.name));
+                    carry_inputs(&mut up, cp.input_responses, cp.request_state);
+                    let args = cp
+                        .arguments
+                        .or_else(|| RawValue::from_string("{}".into()).ok());
+                    this.relay(
+                        route.upstream,
+                        methods::TOOLS_CALL,
+                        Value::Object(up),
+                        args,
+                        &ctx,
+                        false,
+                    )
+                    .await
+                }
+                methods::PROMPTS_GET => {
+                    #[derive(Deserialize)]
+                    struct G {
+                        name: String,
+                        #[serde(default)]
+                        arguments: Option<Value>,
+                        #[serde(default, rename = "inputResponses")]
+                        input_responses: Option<Value>,
+                        #[serde(default, rename = "requestState")]
+                        request_state: Option<Value>,
+                    }
+                    let g: G = parse(p)?;
+                    let Some(route) = m.prompt_routes.get(&g.name).cloned() else {
+                        return Err(ErrorObject::new(
+                            ErrorCode::INVALID_PARAMS,
+                            format!("unknown prompt: {}", g.name),
+                        ));
+                    };
+                    let mut up = Map::new();
+                    up.insert("name".into(), Value::String(route.name));
+                    if let Some(a) = g.arguments {
+                        up.insert("arguments".into(), a);
+                    }
+                    carry_inputs(&mut up, g.input_responses, g.request_state);
+                    this.relay(
+                        route.upstream,
+                        methods::PROMPTS_GET,
+                        Value::Object(up),
+                        None,
+                        &ctx,
+                        false,
+                    )
+                    .await
+                }
+                methods::RESOURCES_READ => {
+                    #[derive(Deserialize)]
+                    struct R {
+                        uri: String,
+                        #[serde(default, rename = "inputResponses")]
+                        input_responses: Option<Value>,
+                        #[serde(default, rename = "requestState")]
+                        request_state: Option<Value>,
+                    }
+                    let r: R = parse(p)?;
+                    let mut up = Map::new();
+                    up.insert("uri".into(), Value::String(r.uri.clone()));
+                    carry_inputs(&mut up, r.input_responses, r.request_state);
+                    let params = Value::Object(up);
+                    // A listed resource goes to its server; a templated one to each in turn
+                    // until one knows it.
+                    let candidates: Vec<usize> = match m.resource_routes.get(&r.uri) {
+                        Some(&i) => vec![i],
+                        None => (0..this.upstreams.len()).collect(),
+                    };
+                    let mut last = None;
+                    for i in candidates {
+                        match this
+                            .relay(i, methods::RESOURCES_READ, params.clone(), None, &ctx, true)
+                            .await
+                        {
+                            Err(e)
+                                if e.code == ErrorCode::RESOURCE_NOT_FOUND
+                                    || e.code == ErrorCode::INVALID_PARAMS =>
+                            {
+                                last = Some(e)
+                            }
+                            other => return other,
+                        }
+                    }
+                    Err(last.unwrap_or_else(|| {
+                        ErrorObject::new(
+                            ctx.protocol_version().resource_not_found_code(),
+                            format!("resource not found: {}", r.uri),
+                        )
+                        .with_data(json!({"uri": r.uri}))
+                    }))
+                }
+                methods::COMPLETION_COMPLETE => {
+                    let mut cp: CompleteParams = parse(p)?;
+                    let upstream = match &mut cp.reference {
+                        CompletionRef::Prompt { name } => {
+                            let route = m.prompt_routes.get(name).cloned();
+                            let Some(route) = route else {
+                                return Err(ErrorObject::new(
+                                    ErrorCode::INVALID_PARAMS,
+                                    format!("unknown prompt: {name}"),
+                                ));
+                            };
+                            *name = route.name;
+                            route.upstream
+                        }
+                        CompletionRef::Resource { uri } => {
+                            let u = uri.clone();
+                            this.upstreams
+                                .iter()
+                                .position(|up| {
+                                    up.catalog
+                                        .read()
+                                        .unwrap_or_else(|p| p.into_inner())
+                                        .templates
+                                        .iter()
+                                        .any(|t| {
+                                            t.get("uriTemplate").and_then(Value::as_str)
+                                                == Some(u.as_str())
+                                        })
+                                })
+                                .unwrap_or(0)
+                        }
+                    };
+                    cp.meta = None;
+                    let v = serde_json::to_value(&cp)
+                        .map_err(|e| ErrorObject::new(ErrorCode::INTERNAL_ERROR, e.to_string()))?;
+                    this.relay(upstream, methods::COMPLETION_COMPLETE, v, None, &ctx, false)
+                        .await
+                }
+                other => Err(method_not_found(other)),
+            }
+        })
+    }
+}
+
+impl Gateway {
+    /// A strong handle for a request's lifetime (the handler API hands out `&self`).
+    fn self_arc(&self) -> Option<Arc<Gateway>> {
+        self.me.get().and_then(std::sync::Weak::upgrade)
+    }
+}

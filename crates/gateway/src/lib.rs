@@ -1,0 +1,27 @@
+//! The gateway: many MCP servers — remote (Streamable HTTP, HTTP+SSE) or local (stdio) —
+//! federated behind one MCP endpoint. Tools and prompts are namespaced (`<server>__<name>` by
+//! default), listings merged and paginated, calls routed; arguments and results cross as raw
+//! JSON; progress, logs and input requests are relayed in both protocol eras; a failing
+//! upstream degrades only its own tools.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use switchyard_gateway::{Gateway, UpstreamConfig};
+//! let (gateway, server) = Gateway::build(
+//!     vec![UpstreamConfig::url("docs", "https://docs.example.com/mcp")],
+//!     "switchyard-gateway",
+//!     "0.1.0",
+//! );
+//! gateway.refresh_all().await;
+//! let svc = switchyard_server::McpService::new(server, Default::default());
+//! # let _ = svc; Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+mod config;
+mod gateway;
+mod upstream;
+
+pub use config::{UpstreamConfig, UpstreamTarget};
+pub use gateway::{Gateway, PAGE_SIZE};
+pub use upstream::{BREAKER_COOLDOWN, BREAKER_THRESHOLD, LIST_ATTEMPTS};
