@@ -454,7 +454,11 @@ async fn oversized_body_is_refused_before_parsing() {
 
 #[tokio::test]
 async fn jwks_is_fetched_once_cached_and_refetched_for_a_rotated_key() {
-    let env = spawn(|c| c.jwks_cache.min_refetch_interval = Duration::ZERO).await;
+    let env = spawn(|c| {
+        c.jwks_cache.min_refetch_interval = Duration::ZERO;
+        c.accepted_token_cache = Duration::ZERO;
+    })
+    .await;
     let t1 = mint(&env.key, &env.claims("mcp:read"));
     for _ in 0..3 {
         assert_eq!(env.call(Some(&t1), "echo").await.status(), 200);
@@ -469,6 +473,35 @@ async fn jwks_is_fetched_once_cached_and_refetched_for_a_rotated_key() {
     assert_eq!(env.issuer.jwks_fetches.load(Ordering::SeqCst), 2);
     // The retired key's tokens now fail: its kid is unknown after a refetch.
     assert_invalid_token(&env, &t1, "signing key is unknown").await;
+}
+
+#[tokio::test]
+async fn accepted_token_is_remembered_across_key_retirement_but_new_tokens_are_not() {
+    let env = spawn(|c| c.jwks_cache.min_refetch_interval = Duration::ZERO).await;
+    let t1 = mint(&env.key, &env.claims("mcp:read"));
+    assert_eq!(env.call(Some(&t1), "echo").await.status(), 200);
+    let k2 = test_key(3, "k2");
+    *env.issuer.jwks.lock().unwrap() = json!({"keys": [k2.jwk]});
+    let t2 = mint(&k2, &env.claims("mcp:read"));
+    assert_eq!(env.call(Some(&t2), "echo").await.status(), 200);
+    // t1 was verified before the rotation: remembered (at most accepted_token_cache, 60 s).
+    assert_eq!(env.call(Some(&t1), "echo").await.status(), 200);
+    // A token the retired key signs now is checked afresh and refused.
+    let mut c = env.claims("mcp:read");
+    c["sub"] = json!("user-2");
+    assert_invalid_token(&env, &mint(&env.key, &c), "signing key is unknown").await;
+}
+
+#[tokio::test]
+async fn remembered_token_still_expires_at_its_exp() {
+    let env = spawn(|c| c.leeway = Duration::ZERO).await;
+    let mut c = env.claims("mcp:read");
+    c["exp"] = json!(now() + 2);
+    let t = mint(&env.key, &c);
+    assert_eq!(env.call(Some(&t), "echo").await.status(), 200);
+    assert_eq!(env.call(Some(&t), "echo").await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert_invalid_token(&env, &t, "token expired").await;
 }
 
 #[tokio::test]

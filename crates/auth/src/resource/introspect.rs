@@ -1,16 +1,9 @@
 //! RFC 7662 introspection of opaque tokens, cached by the token's SHA-256 until its `exp`.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
+use super::cache::{unix_now, TokenCache};
 use super::{BearerError, ConfigError, IntrospectionConfig, Principal, ResourceConfig};
-
-/// Most cached introspection answers. Beyond it expired entries are dropped, and if that is not
-/// enough the cache starts over, so a flood of distinct tokens cannot grow memory without bound.
-const MAX_CACHED: usize = 10_000;
 
 /// Largest introspection answer accepted.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -21,8 +14,8 @@ pub(crate) struct Introspector {
     issuer: String,
     leeway: u64,
     http: reqwest::Client,
-    /// Keyed by SHA-256 of the token, so the cache never holds tokens.
-    cache: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+    /// Active answers, keyed by SHA-256 of the token.
+    cache: TokenCache,
 }
 
 impl Introspector {
@@ -38,38 +31,19 @@ impl Introspector {
             issuer: rc.issuer.clone(),
             leeway: rc.leeway.as_secs(),
             http,
-            cache: Mutex::new(HashMap::new()),
+            cache: TokenCache::default(),
         })
     }
 
     pub(crate) async fn introspect(&self, token: &str) -> Result<Principal, BearerError> {
-        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some((p, until)) = self.cache().get(&key) {
-            if *until > Instant::now() {
-                return Ok(p.clone());
-            }
+        let key = TokenCache::hash(token);
+        if let Some(p) = self.cache.get(&key) {
+            return Ok(p);
         }
         let answer = self.ask(token).await?;
         let (principal, exp) = self.judge(answer)?;
-        let now_unix = unix_now();
-        let ttl = exp
-            .map(|e| Duration::from_secs(e.saturating_sub(now_unix)))
-            .unwrap_or(self.cfg.max_cache)
-            .min(self.cfg.max_cache);
-        let mut cache = self.cache();
-        if cache.len() >= MAX_CACHED {
-            let now = Instant::now();
-            cache.retain(|_, (_, until)| *until > now);
-            if cache.len() >= MAX_CACHED {
-                cache.clear();
-            }
-        }
-        cache.insert(key, (principal.clone(), Instant::now() + ttl));
+        self.cache.insert(key, &principal, self.cfg.max_cache, exp);
         Ok(principal)
-    }
-
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (Principal, Instant)>> {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     async fn ask(&self, token: &str) -> Result<serde_json::Value, BearerError> {
@@ -142,10 +116,4 @@ impl Introspector {
             Principal::from_claims(answer).ok_or_else(|| BearerError::BadClaim("sub".into()))?;
         Ok((p, exp))
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

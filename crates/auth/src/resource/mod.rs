@@ -40,6 +40,7 @@ use std::time::Duration;
 pub use jsonwebtoken::jwk::JwkSet;
 pub use jsonwebtoken::Algorithm;
 
+mod cache;
 mod error;
 mod introspect;
 mod jwks;
@@ -81,6 +82,11 @@ pub struct ResourceConfig {
     pub allowed_algs: Vec<Algorithm>,
     /// Optional `resource_name` for the protected-resource metadata.
     pub resource_name: Option<String>,
+    /// How long an accepted JWT is remembered (by SHA-256, never past its `exp`) so repeated
+    /// requests with the same token skip the signature check. `Duration::ZERO` turns it off.
+    /// A key dropped from the JWKS stops verifying new tokens at the next refetch; tokens it
+    /// already verified stay accepted for at most this long. Default 60 s.
+    pub accepted_token_cache: Duration,
 }
 
 impl ResourceConfig {
@@ -100,6 +106,7 @@ impl ResourceConfig {
             leeway: Duration::from_secs(30),
             allowed_algs: vec![Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA],
             resource_name: None,
+            accepted_token_cache: Duration::from_secs(60),
         }
     }
 

@@ -2,11 +2,13 @@
 //! by introspection.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, Validation};
 
+use super::cache::TokenCache;
 use super::introspect::Introspector;
 use super::jwks::KeySource;
 use super::{BearerError, ConfigError, JwksSource, Principal, ResourceConfig};
@@ -18,6 +20,9 @@ pub struct TokenVerifier {
     /// One validation per allowed algorithm (`jsonwebtoken` checks the header `alg` against it).
     validations: Vec<(Algorithm, Validation)>,
     introspection: Option<Introspector>,
+    /// Accepted JWTs by hash, so a repeated token skips the signature check.
+    accepted: TokenCache,
+    accepted_ttl: Duration,
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -76,14 +81,31 @@ impl TokenVerifier {
             keys,
             validations,
             introspection,
+            accepted: TokenCache::default(),
+            accepted_ttl: cfg.accepted_token_cache,
         })
     }
 
     /// Checks `token` (signature or introspection, issuer, audience, validity window) and
     /// returns who it speaks for. Scopes are not checked here.
+    ///
+    /// An accepted JWT is remembered by its SHA-256 for
+    /// [`ResourceConfig::accepted_token_cache`], never past its `exp`.
     pub async fn verify(&self, token: &str) -> Result<Principal, BearerError> {
         if token.bytes().filter(|&b| b == b'.').count() == 2 {
-            self.verify_jwt(token).await
+            let key = TokenCache::hash(token);
+            if let Some(p) = self.accepted.get(&key) {
+                return Ok(p);
+            }
+            let p = self.verify_jwt(token).await?;
+            // `exp` passed validation, so it is a number; a fractional one is cut down.
+            let exp = p
+                .claims
+                .get("exp")
+                .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)));
+            self.accepted
+                .insert(key, &p, self.accepted_ttl, Some(exp.unwrap_or(0)));
+            Ok(p)
         } else if let Some(i) = &self.introspection {
             i.introspect(token).await
         } else {
