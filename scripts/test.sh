@@ -33,6 +33,7 @@ step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D war
 step "cargo test --workspace" cargo test --workspace
 step "conformance: server (2025-11-25, 2026-07-28)" bash scripts/conformance-server.sh
 step "conformance: client (2025-11-25, 2026-07-28)" bash scripts/conformance-client.sh
+step "conformance: server suites through the gateway" bash scripts/conformance-gateway.sh
 if [ -x tests/interop/run.sh ] || [ -f tests/interop/run.sh ]; then
     step "interop: TypeScript and Python clients" bash tests/interop/run.sh
 fi
