@@ -103,6 +103,12 @@ impl SqlStore {
                     sqlx::query("PRAGMA foreign_keys = ON")
                         .execute(&mut *conn)
                         .await?;
+                    // With WAL, NORMAL keeps the database consistent across a crash; a power
+                    // loss may drop the last few commits (recently issued tokens), which
+                    // clients recover from by authorizing again.
+                    sqlx::query("PRAGMA synchronous = NORMAL")
+                        .execute(&mut *conn)
+                        .await?;
                     Ok(())
                 })
             });
