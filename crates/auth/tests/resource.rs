@@ -19,8 +19,8 @@ use switchyard_auth::resource::discovery::{
 };
 use switchyard_auth::resource::{
     protected_resource_metadata, protected_resource_metadata_router, BearerLayer, ConfigError,
-    IntrospectionConfig, JwkSet, JwksCachePolicy, JwksSource, Principal, ResourceConfig,
-    ScopePolicy,
+    IntrospectionConfig, JwkSet, JwksCachePolicy, JwksFuture, JwksProvider, JwksSource, Principal,
+    ResourceConfig, ScopePolicy,
 };
 use tokio::net::TcpListener;
 
@@ -530,6 +530,44 @@ async fn static_jwks_needs_no_fetch() {
         env.call(Some(&mint(&key, &claims)), "echo").await.status(),
         200
     );
+    assert_eq!(env.issuer.jwks_fetches.load(Ordering::SeqCst), 0);
+}
+
+/// An in-process key provider, as the built-in authorization server would be.
+struct Provider {
+    set: Mutex<JwkSet>,
+    asked: AtomicUsize,
+}
+
+impl JwksProvider for Provider {
+    fn jwks(&self) -> JwksFuture<'_> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        let set = self.set.lock().unwrap().clone();
+        Box::pin(async move { Ok(set) })
+    }
+}
+
+#[tokio::test]
+async fn in_process_provider_keys_follow_rotation() {
+    let k1 = test_key(5, "p1");
+    let provider = Arc::new(Provider {
+        set: Mutex::new(serde_json::from_value(json!({"keys": [k1.jwk]})).unwrap()),
+        asked: AtomicUsize::new(0),
+    });
+    let p = provider.clone();
+    let env = spawn(move |c| {
+        c.jwks = JwksSource::Provider(p);
+        c.jwks_cache.min_refetch_interval = Duration::ZERO;
+    })
+    .await;
+    let t1 = mint(&k1, &env.claims("mcp:read"));
+    assert_eq!(env.call(Some(&t1), "echo").await.status(), 200);
+    assert_eq!(provider.asked.load(Ordering::SeqCst), 1);
+    let k2 = test_key(6, "p2");
+    *provider.set.lock().unwrap() = serde_json::from_value(json!({"keys": [k2.jwk]})).unwrap();
+    let t2 = mint(&k2, &env.claims("mcp:read"));
+    assert_eq!(env.call(Some(&t2), "echo").await.status(), 200);
+    assert_eq!(provider.asked.load(Ordering::SeqCst), 2);
     assert_eq!(env.issuer.jwks_fetches.load(Ordering::SeqCst), 0);
 }
 

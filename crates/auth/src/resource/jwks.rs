@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, PublicKeyUse};
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 
 use super::{BearerError, ConfigError, JwksCachePolicy};
@@ -94,12 +94,26 @@ pub(crate) enum KeySource {
 }
 
 pub(crate) struct Remote {
-    url: String,
+    origin: Origin,
     policy: JwksCachePolicy,
-    http: reqwest::Client,
     state: RwLock<State>,
     /// One fetch at a time; others wait and then use its result.
     fetching: tokio::sync::Mutex<()>,
+}
+
+/// Where a refreshable key set is read from.
+enum Origin {
+    Http { url: String, http: reqwest::Client },
+    Provider(Arc<dyn JwksProvider>),
+}
+
+impl Origin {
+    fn name(&self) -> &str {
+        match self {
+            Origin::Http { url, .. } => url,
+            Origin::Provider(_) => "in-process provider",
+        }
+    }
 }
 
 #[derive(Default)]
@@ -128,13 +142,20 @@ impl KeySource {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
-        Ok(KeySource::Remote(Box::new(Remote {
-            url,
+        Ok(Self::refreshable(Origin::Http { url, http }, policy))
+    }
+
+    pub(crate) fn provider(p: Arc<dyn JwksProvider>, policy: JwksCachePolicy) -> Self {
+        Self::refreshable(Origin::Provider(p), policy)
+    }
+
+    fn refreshable(origin: Origin, policy: JwksCachePolicy) -> Self {
+        KeySource::Remote(Box::new(Remote {
+            origin,
             policy,
-            http,
             state: RwLock::new(State::default()),
             fetching: tokio::sync::Mutex::new(()),
-        })))
+        }))
     }
 
     /// The key a token with this `kid` must verify against.
@@ -192,16 +213,28 @@ impl Remote {
                 Ok(keys)
             }
             Err(reason) => {
-                tracing::warn!(url = %self.url, %reason, "JWKS fetch failed");
+                tracing::warn!(from = %self.origin.name(), %reason, "JWKS fetch failed");
                 st.keys.clone().ok_or(BearerError::KeysUnavailable)
             }
         }
     }
 
     async fn fetch(&self) -> Result<Keys, String> {
-        let mut resp = self
-            .http
-            .get(&self.url)
+        let (url, http) = match &self.origin {
+            Origin::Http { url, http } => (url, http),
+            Origin::Provider(p) => {
+                let set = p.jwks().await?;
+                let values = set
+                    .keys
+                    .iter()
+                    .map(serde_json::to_value)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| e.to_string())?;
+                return Keys::from_values(&values, false);
+            }
+        };
+        let mut resp = http
+            .get(url)
             .header(http::header::ACCEPT, "application/json")
             .send()
             .await
@@ -223,4 +256,16 @@ impl Remote {
         let set: Set = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
         Keys::from_values(&set.keys, false)
     }
+}
+
+/// A future returned by [`JwksProvider::jwks`].
+pub type JwksFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<JwkSet, String>> + Send + 'a>>;
+
+/// Supplies the issuer's current key set in-process, e.g. the built-in authorization server,
+/// whose keys rotate. Asked like a JWKS URL: on first use, on an unknown `kid` (rate-limited)
+/// and when the cached set is older than [`JwksCachePolicy::ttl`].
+pub trait JwksProvider: Send + Sync {
+    /// The current key set; an `Err` (a reason, for logs) keeps the previous set in use.
+    fn jwks(&self) -> JwksFuture<'_>;
 }

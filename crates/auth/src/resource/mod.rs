@@ -51,6 +51,7 @@ mod verify;
 pub mod discovery;
 
 pub use error::{BearerError, ConfigError, WireError};
+pub use jwks::{JwksFuture, JwksProvider};
 pub use layer::{BearerLayer, BearerService, MAX_INSPECTED_BODY};
 pub use metadata::{protected_resource_metadata, protected_resource_metadata_router};
 pub use verify::TokenVerifier;
@@ -130,14 +131,27 @@ pub(crate) fn split_origin(uri: &str) -> (&str, &str) {
 }
 
 /// Where the issuer's signing keys come from.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum JwksSource {
     /// Fetched from this URL, cached, and refetched on an unknown `kid` (rate-limited) or when
     /// the cache is older than [`JwksCachePolicy::ttl`].
     Url(String),
-    /// A fixed key set, e.g. the built-in authorization server's keys in the same process.
+    /// A fixed key set.
     Static(JwkSet),
+    /// Keys supplied in-process by a provider (e.g. the built-in authorization server, whose
+    /// keys rotate), cached and re-asked like a URL.
+    Provider(std::sync::Arc<dyn JwksProvider>),
+}
+
+impl std::fmt::Debug for JwksSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JwksSource::Url(u) => f.debug_tuple("Url").field(u).finish(),
+            JwksSource::Static(s) => f.debug_tuple("Static").field(&s.keys.len()).finish(),
+            JwksSource::Provider(_) => f.write_str("Provider(..)"),
+        }
+    }
 }
 
 /// Caching of a fetched JWKS.

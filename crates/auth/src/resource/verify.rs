@@ -71,6 +71,7 @@ impl TokenVerifier {
         let keys = match &cfg.jwks {
             JwksSource::Static(set) => KeySource::from_static(set)?,
             JwksSource::Url(url) => KeySource::remote(url.clone(), cfg.jwks_cache)?,
+            JwksSource::Provider(p) => KeySource::provider(p.clone(), cfg.jwks_cache),
         };
         let introspection = cfg
             .introspection
