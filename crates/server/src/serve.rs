@@ -35,7 +35,7 @@ where
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(a) => a,
                     // Out of file descriptors and similar: back off instead of spinning.
                     Err(e) => {
@@ -46,9 +46,14 @@ where
                 };
                 let _ = stream.set_nodelay(true);
                 let io = TokioIo::new(stream);
+                // The peer address, for handlers that rate-limit by client (axum's ConnectInfo).
+                let svc = tower::ServiceExt::map_request(svc.clone(), move |mut r: http::Request<Incoming>| {
+                    r.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                    r
+                });
                 let conn = http1::Builder::new()
                     .keep_alive(true)
-                    .serve_connection(io, TowerToHyperService::new(svc.clone()));
+                    .serve_connection(io, TowerToHyperService::new(svc));
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {

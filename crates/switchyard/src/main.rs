@@ -1,6 +1,7 @@
 //! The `switchyard` command: serve MCP endpoints, and the client-side tools that go with them.
 
 mod cmd;
+mod config;
 mod demo;
 
 use std::process::ExitCode;
@@ -17,7 +18,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve an MCP endpoint (the built-in demo server for now) over Streamable HTTP or stdio.
+    /// Serve a secured MCP endpoint: built-in authorization server, demo server or gateway.
     Serve(cmd::serve::Args),
     /// List the tools of an MCP server (URL, or a stdio command after `--`).
     Tools(cmd::client::ToolsArgs),

@@ -17,16 +17,28 @@ impl Drop for Served {
 
 fn serve() -> Served {
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--danger-no-auth"])
+        .env(
+            "XDG_DATA_HOME",
+            std::env::temp_dir().join("switchyard-test-data"),
+        )
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let url = url_of(&mut child);
     Served(child, url)
+}
+
+/// Reads the server's stderr until it names its URL, then keeps draining it in the background
+/// (a closed pipe would make the server's later messages fail).
+fn url_of(child: &mut Child) -> String {
+    let mut r = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while r.read_line(&mut line).unwrap() > 0 && !line.contains("serving MCP at") {
+        line.clear();
+    }
+    std::thread::spawn(move || std::io::copy(&mut r, &mut std::io::sink()));
+    line.trim().rsplit(' ').next().unwrap().to_owned()
 }
 
 fn run(args: &[&str]) -> Output {

@@ -8,13 +8,19 @@ use std::time::Duration;
 #[test]
 fn serve_answers_a_tool_call_and_stops_gracefully_on_sigterm() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--danger-no-auth"])
+        .env(
+            "XDG_DATA_HOME",
+            std::env::temp_dir().join("switchyard-test-data"),
+        )
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
-    err.read_line(&mut line).unwrap();
+    while err.read_line(&mut line).unwrap() > 0 && !line.contains("serving MCP at") {
+        line.clear();
+    }
     let url = line.trim().rsplit(' ').next().unwrap().to_owned();
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp"),
@@ -43,4 +49,114 @@ fn serve_answers_a_tool_call_and_stops_gracefully_on_sigterm() {
     assert!(killed.success());
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
+
+#[test]
+fn serve_by_default_protects_the_endpoint_with_its_own_authorization_server() {
+    let data = std::env::temp_dir().join(format!("switchyard-secured-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).unwrap();
+    let cfg = data.join("switchyard.toml");
+    std::fs::write(
+        &cfg,
+        "[[auth.clients]]\nclient_id = \"robot\"\nclient_secret_env = \"ROBOT_SECRET\"\nredirect_uris = []\ngrant_types = [\"client_credentials\"]\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .env("XDG_DATA_HOME", &data)
+        .env("ROBOT_SECRET", "s3cret-for-tests")
+        .env("SWITCHYARD_ADMIN_PASSWORD", "admin-pass-for-tests")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut url = String::new();
+    let mut line = String::new();
+    while err.read_line(&mut line).unwrap() > 0 {
+        if let Some(u) = line.trim().strip_prefix("switchyard: serving MCP at ") {
+            url = u.to_owned();
+            break;
+        }
+        line.clear();
+    }
+    assert!(url.ends_with("/mcp"), "no serving line; last: {line}");
+    let base = url.trim_end_matches("/mcp").to_owned();
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let call = |token: Option<&str>| {
+        let mut r = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/list")
+            .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().unwrap()
+    };
+    let anon = call(None);
+    assert_eq!(anon.status(), 401);
+    let www = anon.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        www.contains(&format!(
+            "resource_metadata=\"{base}/.well-known/oauth-protected-resource/mcp\""
+        )),
+        "{www}"
+    );
+    let prm: serde_json::Value = http
+        .get(format!("{base}/.well-known/oauth-protected-resource/mcp"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+        .parse::<serde_json::Value>()
+        .unwrap();
+    assert_eq!(prm["resource"], url);
+    let tok: serde_json::Value = http
+        .post(format!("{base}/token"))
+        .basic_auth("robot", Some("s3cret-for-tests"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("resource", url.as_str()),
+            ("scope", "mcp:read"),
+        ])
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let token = tok["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token: {tok}"));
+    let ok = call(Some(token));
+    assert_eq!(ok.status(), 200);
+    let v: serde_json::Value = serde_json::from_str(&ok.text().unwrap()).unwrap();
+    assert!(v["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["name"] == "echo"));
+    assert_eq!(call(Some("not-a-token")).status(), 401);
+    let manifest: serde_json::Value = http
+        .get(format!("{base}/.well-known/mcp"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+        .parse::<serde_json::Value>()
+        .unwrap();
+    assert_eq!(manifest["endpoint"], url);
+    assert_eq!(manifest["auth"]["token_url"], format!("{base}/token"));
+    let _ = child.kill();
+    let _ = child.wait();
 }

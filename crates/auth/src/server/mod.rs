@@ -296,9 +296,46 @@ impl AuthorizationServer {
         self.state.keys.rotate().await
     }
 
+    /// Deletes expired codes, refresh tokens and access-token records, and rotates the signing
+    /// key if its period is over. Returns the number of rows removed.
+    pub async fn housekeeping(&self) -> Result<u64, ServerError> {
+        self.state.keys.rotate_if_due().await?;
+        Ok(self.state.store.purge_expired(unix_now()).await?)
+    }
+
+    /// Runs [`housekeeping`](Self::housekeeping) every `every` on the current Tokio runtime
+    /// until the returned handle is aborted; failures are logged and retried next time.
+    pub fn spawn_housekeeping(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                match this.housekeeping().await {
+                    Ok(n) if n > 0 => tracing::debug!(removed = n, "purged expired grants"),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "authorization-server housekeeping failed")
+                    }
+                }
+            }
+        })
+    }
+
     /// The issuer identifier.
     pub fn issuer(&self) -> &str {
         &self.state.cfg.issuer
+    }
+}
+
+/// The built-in server hands its rotating keys to an in-process resource layer directly, so
+/// protecting an endpoint on the same host needs no HTTP round trip to `/jwks`.
+impl crate::resource::JwksProvider for AuthorizationServer {
+    fn jwks(&self) -> crate::resource::JwksFuture<'_> {
+        Box::pin(async move {
+            let v = self.state.keys.jwks().await;
+            serde_json::from_value(v).map_err(|e| format!("key set: {e}"))
+        })
     }
 }
 

@@ -50,7 +50,8 @@ pub(crate) struct Common {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
-    /// Allow plain-http OAuth endpoints on loopback (local development only).
+    /// Allow plain-http OAuth endpoints on loopback even for a non-loopback server URL (local
+    /// development only; a loopback server URL allows them already).
     #[arg(long)]
     dev_insecure_loopback: bool,
 }
@@ -139,7 +140,21 @@ impl Authorizer for NonInteractive {
     }
 }
 
-fn oauth(common: &Common, authorizer: Arc<dyn Authorizer>) -> anyhow::Result<OAuthClient> {
+/// Whether a URL points at this machine (then plain-http OAuth endpoints are expected).
+fn is_loopback_url(url: &str) -> bool {
+    reqwest::Url::parse(url).is_ok_and(|u| match u.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    })
+}
+
+fn oauth(
+    common: &Common,
+    authorizer: Arc<dyn Authorizer>,
+    url: &str,
+) -> anyhow::Result<OAuthClient> {
     let dir = data_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let store = FileTokenStore::open(dir.join("tokens.json")).context("opening the token store")?;
@@ -149,7 +164,7 @@ fn oauth(common: &Common, authorizer: Arc<dyn Authorizer>) -> anyhow::Result<OAu
         Arc::new(store),
         authorizer,
     );
-    if common.dev_insecure_loopback {
+    if common.dev_insecure_loopback || is_loopback_url(url) {
         cfg = cfg.with_ssrf(SsrfPolicy::danger_allow_loopback_http());
     }
     Ok(OAuthClient::new(cfg)?)
@@ -202,7 +217,7 @@ async fn connect(
     let auth: Arc<dyn AuthProvider> = match &common.token {
         Some(t) => Arc::new(StaticToken(t.clone())),
         None => Arc::new(OAuth(
-            oauth(common, Arc::new(NonInteractive)).map_err(Failure::Usage)?,
+            oauth(common, Arc::new(NonInteractive), url).map_err(Failure::Usage)?,
         )),
     };
     let opts = options(common, Some(auth)).map_err(Failure::Usage)?;
@@ -368,7 +383,7 @@ pub(crate) fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
             open_browser: !args.no_browser,
             ..LoopbackAuthorizer::default()
         };
-        let oauth = oauth(&args.common, Arc::new(authorizer))?;
+        let oauth = oauth(&args.common, Arc::new(authorizer), &args.url)?;
         let opts = options(&args.common, Some(Arc::new(OAuth(oauth))))?;
         // Connecting triggers the server's 401 and so the whole authorization flow.
         let client = match Client::connect_http(&args.url, opts).await {
@@ -389,7 +404,7 @@ pub(crate) fn login(args: LoginArgs) -> anyhow::Result<ExitCode> {
 
 pub(crate) fn logout(args: LoginArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async move {
-        let oauth = oauth(&args.common, Arc::new(NonInteractive))?;
+        let oauth = oauth(&args.common, Arc::new(NonInteractive), &args.url)?;
         oauth.logout(&args.url, args.all).await?;
         eprintln!("logged out of {}", args.url);
         Ok(ExitCode::SUCCESS)

@@ -1,22 +1,38 @@
-//! `switchyard serve`: run an MCP endpoint.
+//! `switchyard serve`: the main job. One secured MCP endpoint: the built-in authorization
+//! server (or an external issuer), the bearer check, discovery documents, and behind them either
+//! the built-in demo server or a gateway over the configured upstreams.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
+use axum::routing::get;
+use switchyard_auth::resource::discovery::{discovery_router, McpManifest, ServerCard};
+use switchyard_auth::resource::{
+    protected_resource_metadata_router, BearerLayer, JwksSource, ResourceConfig,
+};
+use switchyard_auth::server::{
+    add_user, register_static_client, AsConfig, AuthorizationServer, StaticClient,
+};
+use switchyard_gateway::Gateway;
 use switchyard_server::http::OriginPolicy;
-use switchyard_server::{HttpConfig, McpService};
+use switchyard_server::{HttpConfig, McpService, Server};
+use switchyard_store::{AuthStore, SqlStore};
+
+use crate::config::{AuthMode, Config};
 
 /// Options of `switchyard serve`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8787", env = "SWITCHYARD_LISTEN")]
-    listen: SocketAddr,
-    /// Path of the MCP endpoint.
-    #[arg(long, default_value = "/mcp")]
-    path: String,
-    /// Serve on stdin/stdout instead of HTTP.
+    /// Configuration file (TOML; see docs/configuration.md).
+    #[arg(long, env = "SWITCHYARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on (overrides the config).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Serve the demo server on stdin/stdout instead of HTTP (no authorization: stdio is local).
     #[arg(long)]
     stdio: bool,
     /// Also serve the 2024-11-05 HTTP+SSE transport (GET /sse, POST /messages) for old clients.
@@ -25,6 +41,9 @@ pub(crate) struct Args {
     /// Accept this public host name in Host/Origin headers (repeatable; loopback is always accepted).
     #[arg(long = "allow-host", value_name = "HOST")]
     allow_hosts: Vec<String>,
+    /// Serve without authorization (local development only).
+    #[arg(long)]
+    danger_no_auth: bool,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -35,41 +54,212 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     rt.block_on(serve(args))
 }
 
+/// Creates the first user when there is none: password from `SWITCHYARD_ADMIN_PASSWORD`, or a
+/// random one printed once.
+async fn ensure_admin(store: &dyn AuthStore) -> anyhow::Result<()> {
+    if !store.list_users().await?.is_empty() {
+        return Ok(());
+    }
+    let (password, generated) = match std::env::var("SWITCHYARD_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => {
+            use base64::Engine as _;
+            (
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 18]>()),
+                true,
+            )
+        }
+    };
+    add_user(store, "admin", &password).await?;
+    if generated {
+        eprintln!("switchyard: created the first user — username: admin  password: {password}");
+        eprintln!("switchyard: (shown once; set SWITCHYARD_ADMIN_PASSWORD to choose it)");
+    } else {
+        eprintln!(
+            "switchyard: created the first user 'admin' (password from SWITCHYARD_ADMIN_PASSWORD)"
+        );
+    }
+    Ok(())
+}
+
 async fn serve(args: Args) -> anyhow::Result<ExitCode> {
-    let server = crate::demo::server();
+    let mut cfg = match &args.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    if let Some(l) = args.listen {
+        cfg.server.listen = l;
+    }
+    cfg.server
+        .allowed_hosts
+        .extend(args.allow_hosts.iter().cloned());
+    cfg.server.legacy_sse |= args.legacy_sse;
+    if args.danger_no_auth {
+        cfg.auth.mode = AuthMode::None;
+    }
+
+    let (gateway, server) = if cfg.upstreams.is_empty() {
+        (None, crate::demo::server())
+    } else {
+        let (gw, s) = Gateway::build(
+            cfg.upstreams.clone(),
+            "switchyard",
+            env!("CARGO_PKG_VERSION"),
+        );
+        (Some(gw), s)
+    };
     if args.stdio {
         switchyard_server::stdio::serve_stdio(server).await?;
         return Ok(ExitCode::SUCCESS);
     }
+
+    let listener = tokio::net::TcpListener::bind(cfg.server.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.server.listen))?;
+    let addr = listener.local_addr()?;
+    if cfg.server.public_url.is_none() {
+        cfg.server.public_url = Some(format!("http://{addr}"));
+    }
+    let public = cfg.public_url();
+    let path = cfg.server.path.clone();
+    let resource = format!("{public}{path}");
+
     let mut origin = OriginPolicy::default();
-    for h in &args.allow_hosts {
+    for h in &cfg.server.allowed_hosts {
         origin = origin.allow_host(h);
     }
-    let cfg = HttpConfig {
-        origin: origin.clone(),
-        ..HttpConfig::default()
-    };
-    let svc = McpService::new(server.clone(), cfg);
-    let mut app = axum::Router::new().route_service(&args.path, svc.clone());
-    if args.legacy_sse {
+    let svc = McpService::new(
+        server.clone(),
+        HttpConfig {
+            origin: origin.clone(),
+            ..HttpConfig::default()
+        },
+    );
+    let versions: Vec<String> = [
+        "2026-07-28",
+        "2025-11-25",
+        "2025-06-18",
+        "2025-03-26",
+        "2024-11-05",
+    ]
+    .iter()
+    .map(|v| (*v).to_owned())
+    .collect();
+    let mut app = axum::Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(|| async { "ready" }));
+
+    match cfg.auth.mode {
+        AuthMode::None => {
+            eprintln!("switchyard: WARNING: serving without authorization (--danger-no-auth / auth.mode = \"none\")");
+            app = app.route_service(&path, svc.clone());
+        }
+        AuthMode::Builtin | AuthMode::External => {
+            let (issuer, jwks, as_router) = if cfg.auth.mode == AuthMode::Builtin {
+                let url = match &cfg.auth.database_url {
+                    Some(u) => u.clone(),
+                    None => switchyard_store::default_sqlite_url()?,
+                };
+                let store = Arc::new(
+                    SqlStore::open(&url)
+                        .await
+                        .with_context(|| format!("opening {url}"))?,
+                );
+                for c in &cfg.auth.clients {
+                    let secret = match (&c.client_secret, &c.client_secret_env) {
+                        (Some(s), _) => Some(s.clone()),
+                        (None, Some(env)) => Some(std::env::var(env).with_context(|| {
+                            format!("client {}: ${env} is not set", c.client_id)
+                        })?),
+                        (None, None) => None,
+                    };
+                    register_static_client(
+                        store.as_ref(),
+                        StaticClient {
+                            client_id: c.client_id.clone(),
+                            client_secret: secret,
+                            client_name: c.name.clone().unwrap_or_else(|| c.client_id.clone()),
+                            redirect_uris: c.redirect_uris.clone(),
+                            grant_types: c.grant_types.clone(),
+                            ..StaticClient::default()
+                        },
+                    )
+                    .await?;
+                }
+                for u in &cfg.auth.users {
+                    let pw = std::env::var(&u.password_env).with_context(|| {
+                        format!("user {}: ${} is not set", u.username, u.password_env)
+                    })?;
+                    add_user(store.as_ref(), &u.username, &pw).await?;
+                }
+                ensure_admin(store.as_ref()).await?;
+                let issuer = cfg.auth.issuer.clone().unwrap_or_else(|| public.clone());
+                let as_cfg = AsConfig::new(&issuer)
+                    .with_resources(vec![resource.clone()])
+                    .with_scopes(cfg.auth.scopes.clone());
+                let authz = AuthorizationServer::new(as_cfg, store).await?;
+                let router = authz.router();
+                (issuer, JwksSource::Provider(Arc::new(authz)), Some(router))
+            } else {
+                let issuer = cfg.auth.issuer.clone().unwrap_or_default();
+                (
+                    issuer,
+                    JwksSource::Url(cfg.auth.jwks_url.clone().unwrap_or_default()),
+                    None,
+                )
+            };
+            let mut rc = ResourceConfig::new(resource.clone(), issuer.clone(), jwks);
+            rc.scopes_supported = cfg.auth.scopes.clone();
+            rc.resource_name = Some("Switchyard".into());
+            let layer = BearerLayer::new(rc.clone()).context("configuring the bearer check")?;
+            let protected = tower::Layer::layer(&layer, svc.clone());
+            app = app
+                .route_service(&path, protected)
+                .merge(protected_resource_metadata_router(&rc))
+                .merge(discovery_router(
+                    McpManifest::new(
+                        "switchyard",
+                        env!("CARGO_PKG_VERSION"),
+                        resource.clone(),
+                        versions.clone(),
+                    )
+                    .with_oauth(
+                        &rc,
+                        format!("{issuer}/authorize"),
+                        format!("{issuer}/token"),
+                    ),
+                    ServerCard::new(
+                        "io.switchyard/switchyard",
+                        env!("CARGO_PKG_VERSION"),
+                        "A Switchyard MCP endpoint",
+                        resource.clone(),
+                        versions.clone(),
+                    ),
+                ));
+            if let Some(r) = as_router {
+                app = app.merge(r);
+            }
+        }
+    }
+    if cfg.server.legacy_sse {
         app = app.merge(switchyard_server::legacy_sse::router(
-            server,
+            server.clone(),
             origin,
             "/sse",
             "/messages",
         ));
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
-    let addr = listener.local_addr()?;
-    eprintln!("switchyard: serving MCP at http://{addr}{}", args.path);
+    if let Some(gw) = &gateway {
+        gw.refresh_all().await;
+    }
+    eprintln!("switchyard: serving MCP at {resource}");
     let shutdown = async move {
         shutdown_signal().await;
         eprintln!("switchyard: shutting down");
         svc.shutdown();
     };
     switchyard_server::serve(listener, app, shutdown).await?;
+    let _: Option<Server> = None;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,0 +1,255 @@
+//! `switchyard.toml`: listeners, authorization, pre-registered clients and users, upstreams.
+//! Documented in docs/configuration.md; unknown keys are errors, reported with their line.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde::Deserialize;
+use switchyard_gateway::UpstreamConfig;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    /// Listener and public address.
+    #[serde(default)]
+    pub(crate) server: ServerSection,
+    /// Authorization.
+    #[serde(default)]
+    pub(crate) auth: AuthSection,
+    /// Servers to federate; none means the built-in demo server.
+    #[serde(default)]
+    pub(crate) upstreams: Vec<UpstreamConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ServerSection {
+    #[serde(default = "default_listen")]
+    pub(crate) listen: SocketAddr,
+    /// The URL clients use (scheme, host, port); defaults to `http://<listen>`.
+    #[serde(default)]
+    pub(crate) public_url: Option<String>,
+    #[serde(default = "default_path")]
+    pub(crate) path: String,
+    /// Public host names accepted in Host/Origin besides loopback.
+    #[serde(default)]
+    pub(crate) allowed_hosts: Vec<String>,
+    /// Also serve the 2024-11-05 HTTP+SSE transport.
+    #[serde(default)]
+    pub(crate) legacy_sse: bool,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            public_url: None,
+            path: default_path(),
+            allowed_hosts: Vec::new(),
+            legacy_sse: false,
+        }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8787))
+}
+
+fn default_path() -> String {
+    "/mcp".into()
+}
+
+/// Who issues the tokens the endpoint accepts.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum AuthMode {
+    /// The built-in authorization server.
+    #[default]
+    Builtin,
+    /// An external issuer (its JWKS).
+    External,
+    /// No authorization at all (local development only).
+    None,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuthSection {
+    #[serde(default)]
+    pub(crate) mode: AuthMode,
+    /// Issuer: the external one, or the built-in one's URL (defaults to the public URL).
+    #[serde(default)]
+    pub(crate) issuer: Option<String>,
+    /// JWKS URL of an external issuer.
+    #[serde(default)]
+    pub(crate) jwks_url: Option<String>,
+    /// Scopes offered.
+    #[serde(default = "default_scopes")]
+    pub(crate) scopes: Vec<String>,
+    /// Database of the built-in server (`sqlite://…?mode=rwc` or `postgres://…`).
+    #[serde(default)]
+    pub(crate) database_url: Option<String>,
+    /// Pre-registered clients.
+    #[serde(default)]
+    pub(crate) clients: Vec<ClientEntry>,
+    /// Users of the built-in login.
+    #[serde(default)]
+    pub(crate) users: Vec<UserEntry>,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::Builtin,
+            issuer: None,
+            jwks_url: None,
+            scopes: default_scopes(),
+            database_url: None,
+            clients: Vec::new(),
+            users: Vec::new(),
+        }
+    }
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["mcp:read".into(), "mcp:write".into()]
+}
+
+/// A pre-registered OAuth client.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClientEntry {
+    pub(crate) client_id: String,
+    /// Secret of a confidential client (hashed at rest); or name an env var with `client_secret_env`.
+    #[serde(default)]
+    pub(crate) client_secret: Option<String>,
+    #[serde(default)]
+    pub(crate) client_secret_env: Option<String>,
+    #[serde(default)]
+    pub(crate) name: Option<String>,
+    pub(crate) redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub(crate) grant_types: Vec<String>,
+}
+
+/// A user of the built-in login.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UserEntry {
+    pub(crate) username: String,
+    /// Name of the environment variable holding the password (passwords stay out of files).
+    pub(crate) password_env: String,
+}
+
+impl Config {
+    /// Reads and validates a config file; errors name the key and the line.
+    pub(crate) fn load(path: &Path) -> anyhow::Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("in {}", path.display()))
+    }
+
+    pub(crate) fn parse(text: &str) -> anyhow::Result<Self> {
+        let mut c: Config = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        c.apply_env();
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Environment overrides: `SWITCHYARD_LISTEN`, `SWITCHYARD_PUBLIC_URL`, `DATABASE_URL`.
+    fn apply_env(&mut self) {
+        if let Some(l) = std::env::var("SWITCHYARD_LISTEN")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            self.server.listen = l;
+        }
+        if let Ok(u) = std::env::var("SWITCHYARD_PUBLIC_URL") {
+            self.server.public_url = Some(u);
+        }
+        if let Ok(u) = std::env::var("SWITCHYARD_DATABASE_URL") {
+            self.auth.database_url = Some(u);
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !self.server.path.starts_with('/') {
+            anyhow::bail!("server.path must start with '/'");
+        }
+        if self.auth.mode == AuthMode::External
+            && (self.auth.issuer.is_none() || self.auth.jwks_url.is_none())
+        {
+            anyhow::bail!("auth.mode = \"external\" needs auth.issuer and auth.jwks_url");
+        }
+        let mut names = std::collections::HashSet::new();
+        for u in &self.upstreams {
+            if !names.insert(&u.name) {
+                anyhow::bail!("upstreams: the name {:?} is used twice", u.name);
+            }
+        }
+        Ok(())
+    }
+
+    /// The public base URL (no trailing slash).
+    pub(crate) fn public_url(&self) -> String {
+        self.server
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.server.listen))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_config_parses() {
+        let c = Config::parse(
+            r#"
+[server]
+listen = "0.0.0.0:9000"
+public_url = "https://mcp.example.com"
+allowed_hosts = ["mcp.example.com"]
+
+[auth]
+scopes = ["mcp:read"]
+
+[[auth.clients]]
+client_id = "ci"
+redirect_uris = ["http://127.0.0.1/callback"]
+
+[[upstreams]]
+name = "docs"
+url = "https://docs.example.com/mcp"
+deny_tools = ["delete_*"]
+timeout = 5
+
+[[upstreams]]
+name = "files"
+command = "npx"
+args = ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.public_url(), "https://mcp.example.com");
+        assert_eq!(c.upstreams.len(), 2);
+        assert_eq!(c.upstreams[0].timeout.as_secs(), 5);
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_their_line() {
+        let e = Config::parse("[server]\nlisten = \"127.0.0.1:1\"\nlistne = 3\n").unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(msg.contains("listne") && msg.contains("line 3"), "{msg}");
+    }
+
+    #[test]
+    fn external_auth_needs_issuer_and_jwks() {
+        assert!(Config::parse("[auth]\nmode = \"external\"\n").is_err());
+    }
+}
