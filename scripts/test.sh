@@ -5,7 +5,8 @@
 # 2. Rust tests                  cargo test --workspace (unit, property, black-box)
 # 3. conformance                 the official MCP suite, server and client, both revisions,
 #                                no expected-failures file
-# 4. interop                     official TypeScript and Python clients against the example server,
+# 4. browser                     headless Chromium walks login and consent (Debian chromium)
+# 5. interop                     official TypeScript and Python clients and servers, both ways,
 #                                and switchyard-client against official TypeScript and Python servers
 #
 # Services: tests that need PostgreSQL or Redis read DATABASE_URL / REDIS_URL and say clearly
@@ -34,9 +35,9 @@ step "cargo test --workspace" cargo test --workspace
 step "conformance: server (2025-11-25, 2026-07-28)" bash scripts/conformance-server.sh
 step "conformance: client (2025-11-25, 2026-07-28)" bash scripts/conformance-client.sh
 step "conformance: server suites through the gateway" bash scripts/conformance-gateway.sh
-if [ -x tests/interop/run.sh ] || [ -f tests/interop/run.sh ]; then
-    step "interop: TypeScript and Python clients" bash tests/interop/run.sh
-fi
+step "conformance: authorization-server scenarios (headless Chromium)" bash scripts/conformance-auth.sh
+step "browser: login, consent and redirect in headless Chromium" bash tests/browser/run.sh
+step "interop: TypeScript and Python clients" bash tests/interop/run.sh
 step "interop: switchyard client vs TypeScript and Python servers" bash tests/interop/client-run.sh
 
 echo
