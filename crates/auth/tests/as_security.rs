@@ -191,6 +191,26 @@ async fn code_replay_is_invalid_grant_and_revokes_issued_tokens() {
 }
 
 #[tokio::test]
+async fn expired_code_is_invalid_grant_and_purged() {
+    let srv = start_with(Options {
+        code_ttl: Some(Duration::ZERO),
+        ..Options::default()
+    })
+    .await;
+    let pkce = Pkce::generate();
+    let code = code_for(&srv, &pkce).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = redeem(&srv, &code, &pkce).await;
+    assert_oauth_error(&r, 400, "invalid_grant");
+    assert_eq!(r.json()["error_description"], "authorization code expired");
+    let other = code_for(&srv, &pkce).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(srv.server.housekeeping().await.unwrap() >= 1);
+    let r = redeem(&srv, &other, &pkce).await;
+    assert_eq!(r.json()["error_description"], "unknown authorization code");
+}
+
+#[tokio::test]
 async fn code_redeemed_by_another_client_is_invalid_grant() {
     let srv = start().await;
     let pkce = Pkce::generate();

@@ -84,6 +84,8 @@ pub struct Options {
     pub path: &'static str,
     pub store: Option<Arc<dyn AuthStore>>,
     pub port: u16,
+    /// Authorization-code lifetime override.
+    pub code_ttl: Option<std::time::Duration>,
 }
 
 pub async fn start() -> Server {
@@ -109,6 +111,10 @@ pub async fn start_with(o: Options) -> Server {
         .with_scopes(vec!["mcp:read".into(), "mcp:write".into(), "admin".into()])
         .with_limits(o.limits)
         .with_metadata_document_ssrf(SsrfPolicy::danger_allow_loopback_http());
+    let mut cfg = cfg;
+    if let Some(ttl) = o.code_ttl {
+        cfg.code_ttl = ttl;
+    }
     let server = AuthorizationServer::new(cfg, store.clone()).await.unwrap();
     let app = server.router();
     let task = tokio::spawn(async move {
