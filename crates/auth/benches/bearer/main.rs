@@ -5,7 +5,9 @@
 //! - a tiny axum app called in-process (`tower::ServiceExt::oneshot`, no sockets) without the
 //!   layer (baseline) and with it, so the difference is what the layer adds to one request;
 //! - the same with a JWKS fetched over HTTP once and then served from the cache, and with a
-//!   per-tool scope policy (the JSON-RPC body is buffered and parsed).
+//!   per-tool scope policy (the JSON-RPC body is buffered and parsed);
+//! - a repeated token answered by the accepted-token cache (all other rows turn it off, so
+//!   they pay for the signature on every request).
 //!
 //! Each figure is the median of 7 rounds; a round is `N` sequential requests on one thread.
 #![allow(clippy::unwrap_used)] // a benchmark: any failure should abort loudly
@@ -90,6 +92,8 @@ fn config(key: &Key, jwks: Option<JwksSource>) -> ResourceConfig {
     let set: JwkSet = serde_json::from_value(json!({"keys":[key.jwk]})).unwrap();
     let mut cfg = ResourceConfig::new(RESOURCE, ISSUER, jwks.unwrap_or(JwksSource::Static(set)));
     cfg.required_scopes = ScopePolicy::default().always(["mcp:read"]);
+    // Every request checks the signature, unless a row says otherwise.
+    cfg.accepted_token_cache = Duration::ZERO;
     cfg
 }
 
@@ -213,6 +217,36 @@ async fn main() {
         ns,
         Some(baseline),
     );
+
+    // A client repeating its token: the accepted-token cache answers after the first check.
+    for key in [ed25519(), rs256()] {
+        let t = token(&key);
+        let mut cfg = config(&key, None);
+        cfg.accepted_token_cache = Duration::from_secs(60);
+        let v = TokenVerifier::new(&cfg).unwrap();
+        let ns = measure(20_000 * scale, || async {
+            v.verify(&t).await.unwrap();
+        })
+        .await;
+        row(
+            &format!(
+                "{:?}: TokenVerifier::verify, repeated token (cache hit)",
+                key.alg
+            ),
+            ns,
+            None,
+        );
+        let layered = app().layer(BearerLayer::new(cfg).unwrap());
+        let ns = per_request(layered, &t, 20_000 * scale).await;
+        row(
+            &format!(
+                "{:?}: app + BearerLayer, repeated token (cache hit)",
+                key.alg
+            ),
+            ns,
+            Some(baseline),
+        );
+    }
 
     // What a refusal costs: no token at all (no crypto).
     let layered = app().layer(BearerLayer::new(config(&key, None)).unwrap());
