@@ -560,3 +560,35 @@ async fn users_are_managed_through_the_store() {
         .await
         .unwrap());
 }
+
+#[tokio::test]
+async fn script_facing_endpoints_allow_cross_origin_calls_but_pages_do_not() {
+    let srv = start().await;
+    let h = http();
+    let pre = h
+        .request(reqwest::Method::OPTIONS, srv.url("/token"))
+        .header("origin", "https://inspector.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), 204);
+    assert_eq!(pre.headers()["access-control-allow-origin"], "*");
+    assert!(pre.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+    for path in ["/.well-known/oauth-authorization-server", "/jwks"] {
+        let r = h.get(srv.url(path)).send().await.unwrap();
+        assert_eq!(r.headers()["access-control-allow-origin"], "*", "{path}");
+    }
+    let r = token(&srv, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(
+        r.header("access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+    let page = Browser::new().get(&srv.url("/authorize")).await;
+    assert!(page.header("access-control-allow-origin").is_none());
+    let r = h.post(srv.url("/introspect")).send().await.unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+}

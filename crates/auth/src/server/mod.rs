@@ -257,37 +257,37 @@ impl AuthorizationServer {
     /// at the origin root; the endpoints under the issuer's path).
     pub fn router(&self) -> Router {
         let b = &self.state.base;
-        let mut r = Router::new();
+        // Endpoints that browser-based clients call from script get CORS (no credentials).
+        let mut api = Router::new();
         if b.is_empty() {
-            r = r
+            api = api
                 .route("/.well-known/oauth-authorization-server", get(metadata))
                 .route("/.well-known/openid-configuration", get(metadata));
         } else {
-            r = r
-                .route(
-                    &format!("/.well-known/oauth-authorization-server{b}"),
-                    get(metadata),
-                )
-                .route(
-                    &format!("/.well-known/openid-configuration{b}"),
-                    get(metadata),
-                )
-                .route(
-                    &format!("{b}/.well-known/openid-configuration"),
-                    get(metadata),
-                );
+            for path in [
+                format!("/.well-known/oauth-authorization-server{b}"),
+                format!("/.well-known/openid-configuration{b}"),
+                format!("{b}/.well-known/openid-configuration"),
+            ] {
+                api = api.route(&path, get(metadata));
+            }
         }
-        r.route(&format!("{b}/authorize"), get(authorize::authorize))
+        let api = api
+            .route(&format!("{b}/token"), post(token::token))
+            .route(&format!("{b}/register"), post(token::register))
+            .route(&format!("{b}/revoke"), post(token::revoke))
+            .route(&format!("{b}/jwks"), get(jwks))
+            .layer(axum::middleware::from_fn(cors));
+        // Pages (top-level navigations) and server-to-server introspection get none.
+        Router::new()
+            .route(&format!("{b}/authorize"), get(authorize::authorize))
             .route(&format!("{b}/login"), post(authorize::login))
             .route(
                 &format!("{b}/consent"),
                 get(authorize::consent_page).post(authorize::consent_submit),
             )
-            .route(&format!("{b}/token"), post(token::token))
-            .route(&format!("{b}/register"), post(token::register))
-            .route(&format!("{b}/revoke"), post(token::revoke))
             .route(&format!("{b}/introspect"), post(token::introspect))
-            .route(&format!("{b}/jwks"), get(jwks))
+            .merge(api)
             .with_state(self.state.clone())
     }
 
@@ -465,6 +465,36 @@ impl AsState {
         }
         m
     }
+}
+
+/// CORS for the script-facing endpoints: any origin, no credentials; preflights answered here.
+async fn cors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let preflight = req.method() == axum::http::Method::OPTIONS;
+    let mut resp = if preflight {
+        axum::http::StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    let h = resp.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    if preflight {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Authorization, Content-Type, MCP-Protocol-Version"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("86400"),
+        );
+    }
+    resp
 }
 
 async fn metadata(State(st): State<Arc<AsState>>) -> Response {
