@@ -164,9 +164,17 @@ async fn serve(app: Router) -> String {
     url
 }
 
-/// Echoes what the handler saw: the principal and the body, byte for byte.
-async fn echo(Extension(p): Extension<Principal>, body: String) -> Json<Value> {
-    Json(json!({"sub": p.subject, "client_id": p.client_id, "scopes": p.scopes, "body": body}))
+/// Echoes what the handler saw: the principal, the body byte for byte, and whether the
+/// `Authorization` header reached it.
+async fn echo(
+    Extension(p): Extension<Principal>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> Json<Value> {
+    Json(
+        json!({"sub": p.subject, "client_id": p.client_id, "scopes": p.scopes, "body": body,
+                "authorization_seen": headers.contains_key("authorization")}),
+    )
 }
 
 /// The app on a fresh port, with `tweak` applied to the default config.
@@ -254,6 +262,8 @@ async fn token_for_this_resource_is_accepted_and_principal_and_body_reach_the_ha
     assert_eq!(got["scopes"], json!(["mcp:read"]));
     // The buffered body is handed on unchanged.
     assert_eq!(got["body"], body.to_string());
+    // The token itself does not reach the handler, so it cannot be passed through.
+    assert_eq!(got["authorization_seen"], false);
 }
 
 #[tokio::test]

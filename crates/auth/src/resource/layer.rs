@@ -24,7 +24,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// the scopes the request needs, and puts the [`Principal`] into the request extensions.
 ///
 /// The body is read only when [`ScopePolicy::needs_body`]; it is buffered up to
-/// [`MAX_INSPECTED_BODY`] and handed on unchanged.
+/// [`MAX_INSPECTED_BODY`] and handed on unchanged. The `Authorization` header is removed before
+/// the inner service runs, so the token cannot be passed through to upstream APIs.
 #[derive(Clone, Debug)]
 pub struct BearerLayer {
     shared: Arc<Shared>,
@@ -102,6 +103,9 @@ where
             let (mut parts, body) = req.into_parts();
             match shared.admit(&parts, body).await {
                 Ok((principal, body)) => {
+                    // No handler can pass the client's token on (MCP forbids token
+                    // passthrough); the principal carries what it needs.
+                    parts.headers.remove(AUTHORIZATION);
                     parts.extensions.insert(principal);
                     let resp = inner.call(Request::from_parts(parts, body)).await?;
                     Ok(resp.map(Body::new))
