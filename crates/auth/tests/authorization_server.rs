@@ -592,3 +592,86 @@ async fn script_facing_endpoints_allow_cross_origin_calls_but_pages_do_not() {
     let r = h.post(srv.url("/introspect")).send().await.unwrap();
     assert!(r.headers().get("access-control-allow-origin").is_none());
 }
+
+/// An upstream identity provider stand-in: "redirects" straight back to the callback as if the
+/// user had signed in upstream as `bob`, carrying the pending handle and its own nonce.
+struct FakeUpstream {
+    nonces: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl switchyard_auth::server::IdentityProvider for FakeUpstream {
+    async fn authenticate(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<String>, switchyard_auth::server::ServerError> {
+        Ok(None)
+    }
+
+    fn begin(&self, pending: &str, callback: &str) -> switchyard_auth::server::LoginStep {
+        let nonce = unique("nonce");
+        self.nonces.lock().unwrap().push(nonce.clone());
+        switchyard_auth::server::LoginStep::Redirect(format!(
+            "{callback}?user=bob&pending={pending}&nonce={nonce}"
+        ))
+    }
+
+    async fn complete(
+        &self,
+        q: &std::collections::HashMap<String, String>,
+    ) -> Result<Option<(String, String)>, switchyard_auth::server::ServerError> {
+        let mut nonces = self.nonces.lock().unwrap();
+        let Some(i) = nonces.iter().position(|n| Some(n) == q.get("nonce")) else {
+            return Ok(None);
+        };
+        nonces.remove(i);
+        Ok(Some((q["user"].clone(), q["pending"].clone())))
+    }
+}
+
+#[tokio::test]
+async fn an_upstream_identity_provider_can_replace_the_password_form() {
+    let srv = start_with(Options {
+        identity: Some(Arc::new(FakeUpstream {
+            nonces: std::sync::Mutex::new(Vec::new()),
+        })),
+        ..Options::default()
+    })
+    .await;
+    let pkce = Pkce::generate();
+    let mut b = Browser::new();
+    let first = b.get(&AuthReq::new(PUBLIC_CLIENT, &pkce).url(&srv)).await;
+    assert_eq!(first.status, 302, "{}", first.body);
+    let upstream = first.location().unwrap();
+    assert!(upstream.as_str().starts_with(&srv.url("/login/callback?")));
+    // A forged callback (unknown nonce) is refused.
+    let forged = upstream.as_str().replace("nonce=", "nonce=x");
+    let r = Browser::new().get(&forged).await;
+    assert_eq!(r.status, 401);
+    assert!(r.body.contains("access_denied"));
+    let back = b.get(upstream.as_str()).await;
+    assert_eq!(back.status, 303, "{}", back.body);
+    let consent = b.get(back.location().unwrap().as_str()).await;
+    assert!(
+        consent.body.contains("Signed in as <strong>bob</strong>"),
+        "{}",
+        consent.body
+    );
+    let r = b
+        .post(
+            &srv.url("/consent"),
+            &[
+                ("req", &consent.field("req").unwrap()),
+                ("csrf", &consent.field("csrf").unwrap()),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+    let code = query(&r.location().unwrap(), "code").unwrap();
+    let t = redeem(&srv, &code, &pkce).await;
+    assert_eq!(
+        jwt_parts(t.json()["access_token"].as_str().unwrap()).1["sub"],
+        "bob"
+    );
+}

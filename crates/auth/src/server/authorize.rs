@@ -15,6 +15,7 @@ use url::Url;
 
 use super::clients::redirect_uri_matches;
 use super::error::{ErrorCode, ServerError};
+use super::identity::LoginStep;
 use super::pages;
 use super::session::{
     constant_eq, cookie, read_cookie, PeerIp, Pending, LOGIN_CSRF_COOKIE, PENDING_TTL,
@@ -229,8 +230,28 @@ pub(crate) async fn authorize(
         None => {
             let name = pending.client_name.clone();
             let req = st.browser.put_pending(pending);
-            login_response(&st, &req, &name, None, StatusCode::OK)
+            sign_in_step(&st, &req, &name)
         }
+    }
+}
+
+/// The sign-in step for a pending request: the password form, or a redirect upstream.
+fn sign_in_step(st: &AsState, req: &str, client_name: &str) -> Response {
+    match st.identity.begin(req, &st.endpoint("login/callback")) {
+        LoginStep::Redirect(url) => match HeaderValue::from_str(&url) {
+            Ok(v) => {
+                let mut resp = StatusCode::FOUND.into_response();
+                resp.headers_mut().insert(header::LOCATION, v);
+                pages::secure_headers(resp.headers_mut());
+                resp
+            }
+            Err(_) => page_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::ServerError,
+                "the identity provider gave an unusable redirect",
+            ),
+        },
+        _ => login_response(st, req, client_name, None, StatusCode::OK),
     }
 }
 
@@ -368,7 +389,13 @@ pub(crate) async fn login(
         );
     };
     st.login_user_limit.reset(&user_key);
-    let sid = st.browser.start_session(&user);
+    signed_in(&st, &user, req)
+}
+
+/// Starts a session for `user`, binds the pending request `req` to it and sends the browser to
+/// the consent page.
+fn signed_in(st: &AsState, user: &str, req: &str) -> Response {
+    let sid = st.browser.start_session(user);
     st.browser.bind_pending(req, &sid);
     let mut resp = StatusCode::SEE_OTHER.into_response();
     let h = resp.headers_mut();
@@ -388,6 +415,35 @@ pub(crate) async fn login(
     resp
 }
 
+/// `GET /login/callback`: an upstream identity provider sends the browser back here.
+pub(crate) async fn login_callback(
+    State(st): State<Arc<AsState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    match st.identity.complete(&q).await {
+        Ok(Some((user, req))) => {
+            if st.browser.pending(&req).is_none() {
+                return page_error(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::InvalidRequest,
+                    "the authorization request expired; start again from the application",
+                );
+            }
+            signed_in(&st, &user, &req)
+        }
+        Ok(None) => page_error(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::AccessDenied,
+            "sign-in with the identity provider failed",
+        ),
+        Err(e) => page_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            e.code(),
+            "sign-in failed",
+        ),
+    }
+}
+
 /// `GET /consent?req=…`.
 pub(crate) async fn consent_page(
     State(st): State<Arc<AsState>>,
@@ -403,7 +459,7 @@ pub(crate) async fn consent_page(
         );
     };
     let Some((sid, session)) = st.browser.session(&headers) else {
-        return login_response(&st, req, &pending.client_name, None, StatusCode::OK);
+        return sign_in_step(&st, req, &pending.client_name);
     };
     if pending.session.as_deref() != Some(sid.as_str()) {
         return page_error(

@@ -18,9 +18,24 @@ pub const MAX_USERNAME_LEN: usize = 128;
 /// Longest accepted password, in bytes: bounds argon2 work per attempt.
 pub const MAX_PASSWORD_LEN: usize = 1024;
 
-/// Checks the credentials typed into the login page.
+/// How the browser signs in for a pending authorization request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoginStep {
+    /// Show this server's user-name/password form ([`IdentityProvider::authenticate`]).
+    Form,
+    /// Send the browser to an upstream identity provider (an OIDC authorization request, for
+    /// instance); it comes back to the `callback` URL given to [`IdentityProvider::begin`],
+    /// where [`IdentityProvider::complete`] finishes the sign-in.
+    Redirect(String),
+}
+
+/// The identity step: who is the user?
 ///
-/// Implementations must take comparable time for unknown users and wrong passwords.
+/// The built-in [`StoreIdentityProvider`] checks a user name and password. An upstream login
+/// (OIDC and the like) overrides [`begin`](Self::begin) to redirect and
+/// [`complete`](Self::complete) to read the upstream's answer at `{issuer}/login/callback`.
+/// Password checks must take comparable time for unknown users and wrong passwords.
 #[async_trait]
 pub trait IdentityProvider: Send + Sync + 'static {
     /// The user's stable identifier if `username`/`password` are valid, `None` if not.
@@ -29,6 +44,24 @@ pub trait IdentityProvider: Send + Sync + 'static {
         username: &str,
         password: &str,
     ) -> Result<Option<String>, ServerError>;
+
+    /// How to sign in for the pending request `pending` (an opaque handle). `callback` is this
+    /// server's `{issuer}/login/callback`. The default shows the password form.
+    fn begin(&self, pending: &str, callback: &str) -> LoginStep {
+        let _ = (pending, callback);
+        LoginStep::Form
+    }
+
+    /// Handles the upstream's redirect to the callback: returns the user and the pending
+    /// handle passed to [`begin`](Self::begin), or `None` if the sign-in failed. The provider
+    /// must verify that the response belongs to a request it started (its own `state`, PKCE).
+    async fn complete(
+        &self,
+        query: &std::collections::HashMap<String, String>,
+    ) -> Result<Option<(String, String)>, ServerError> {
+        let _ = query;
+        Ok(None)
+    }
 }
 
 /// The built-in provider: users in the [`AuthStore`], passwords hashed with argon2id.

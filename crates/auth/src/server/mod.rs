@@ -47,7 +47,9 @@ use url::Url;
 pub use cimd::{CIMD_MAX_BYTES, CIMD_TIMEOUT};
 pub use clients::{register_static_client, StaticClient};
 pub use error::{ErrorCode, ServerError};
-pub use identity::{add_user, list_users, remove_user, IdentityProvider, StoreIdentityProvider};
+pub use identity::{
+    add_user, list_users, remove_user, IdentityProvider, LoginStep, StoreIdentityProvider,
+};
 pub use keys::{AccessClaims, SIGNING_ALG};
 pub use token::MAX_REQUEST_BYTES;
 
@@ -282,6 +284,10 @@ impl AuthorizationServer {
         Router::new()
             .route(&format!("{b}/authorize"), get(authorize::authorize))
             .route(&format!("{b}/login"), post(authorize::login))
+            .route(
+                &format!("{b}/login/callback"),
+                get(authorize::login_callback),
+            )
             .route(
                 &format!("{b}/consent"),
                 get(authorize::consent_page).post(authorize::consent_submit),

@@ -86,6 +86,8 @@ pub struct Options {
     pub port: u16,
     /// Authorization-code lifetime override.
     pub code_ttl: Option<std::time::Duration>,
+    /// A login step other than the built-in user store.
+    pub identity: Option<Arc<dyn switchyard_auth::server::IdentityProvider>>,
 }
 
 pub async fn start() -> Server {
@@ -114,6 +116,9 @@ pub async fn start_with(o: Options) -> Server {
     let mut cfg = cfg;
     if let Some(ttl) = o.code_ttl {
         cfg.code_ttl = ttl;
+    }
+    if let Some(identity) = o.identity {
+        cfg = cfg.with_identity(identity);
     }
     let server = AuthorizationServer::new(cfg, store.clone()).await.unwrap();
     let app = server.router();
