@@ -1,5 +1,10 @@
-//! OAuth 2.1 for MCP: the client side now; the authorization server and resource-server layer
-//! come later.
+//! OAuth 2.1 for MCP: the client, the authorization server and the resource-server layer.
+//!
+//! The [`resource`] module protects an MCP endpoint: a tower layer that admits only bearer
+//! tokens issued for it (JWTs against the issuer's cached JWKS, or introspection; `iss`, `aud`,
+//! `exp`/`nbf`, per-method and per-tool scopes) and answers `401`/`403` with RFC 6750
+//! challenges that point at its RFC 9728 metadata; plus the `/.well-known/mcp` manifest and the
+//! server card.
 //!
 //! The [`client`] module turns an MCP server's `401`/`403` challenge into an access token:
 //! protected-resource metadata (RFC 9728) → authorization-server metadata (RFC 8414 / OIDC) →
