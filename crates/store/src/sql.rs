@@ -37,17 +37,25 @@ pub struct SqlStore {
 
 /// `sqlite://<data dir>/switchyard/auth.db?mode=rwc`, where the data directory is
 /// `$XDG_DATA_HOME`, else `$HOME/.local/share`, else the current directory. Creates the
-/// directory.
+/// directory, readable only by its owner on Unix.
 pub fn default_sqlite_url() -> Result<String, StoreError> {
     let base = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .unwrap_or_else(|| PathBuf::from("."));
     let dir = base.join("switchyard");
-    std::fs::create_dir_all(&dir).map_err(|source| StoreError::DataDir {
+    let data_dir_err = |source| StoreError::DataDir {
         path: dir.display().to_string(),
         source,
-    })?;
+    };
+    std::fs::create_dir_all(&dir).map_err(data_dir_err)?;
+    // The database holds signing keys and grant records: keep the directory private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(data_dir_err)?;
+    }
     Ok(format!(
         "sqlite://{}?mode=rwc",
         dir.join("auth.db").display()
