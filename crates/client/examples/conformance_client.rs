@@ -211,7 +211,8 @@ mod auth {
 
     use serde_json::Value;
     use switchyard_auth::client::{
-        HeadlessAuthorizer, MemoryTokenStore, OAuthClient, OAuthConfig, PreRegistered, SsrfPolicy,
+        AssertionSource, GrantType, HeadlessAuthorizer, MemoryTokenStore, OAuthClient, OAuthConfig,
+        PreRegistered, SigningKey, SsrfPolicy,
     };
     use switchyard_client::{AuthProvider, OAuth};
 
@@ -235,20 +236,56 @@ mod auth {
         )
         .with_ssrf(SsrfPolicy::danger_allow_loopback_http())
         .with_client_id_metadata_url(CIMD_URL);
-        if let Some(id) = context.get("client_id").and_then(Value::as_str) {
-            if scenario == "auth/pre-registration" {
-                cfg = cfg.with_pre_registered(PreRegistered {
-                    client_id: id.to_owned(),
-                    client_secret: context
-                        .get("client_secret")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                    issuer: context
-                        .get("issuer")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                });
-            }
+        let s = |k: &str| context.get(k).and_then(Value::as_str).map(str::to_owned);
+        if let Some(id) = s("client_id") {
+            let pre = |secret: Option<String>, issuer: Option<String>| PreRegistered {
+                client_id: id.clone(),
+                client_secret: secret,
+                issuer,
+            };
+            cfg = match scenario {
+                "auth/pre-registration" => {
+                    cfg.with_pre_registered(pre(s("client_secret"), s("issuer")))
+                }
+                // Machine-to-machine: no user, so no authorization-code flow.
+                "auth/client-credentials-basic" => cfg
+                    .with_pre_registered(pre(s("client_secret"), None))
+                    .with_grant(GrantType::ClientCredentials),
+                "auth/client-credentials-jwt" => {
+                    match s("private_key_pem").map(|pem| SigningKey::es256_pem(&pem)) {
+                        Some(Ok(key)) => cfg
+                            .with_pre_registered(pre(None, None))
+                            .with_signing_key(key)
+                            .with_grant(GrantType::ClientCredentials),
+                        _ => cfg,
+                    }
+                }
+                "auth/wif-jwt-bearer" => match s("valid_jwt") {
+                    Some(jwt) => cfg
+                        .with_pre_registered(pre(None, None))
+                        .with_assertion(AssertionSource::Jwt(jwt))
+                        .with_grant(GrantType::JwtBearer),
+                    None => cfg,
+                },
+                "auth/enterprise-managed-authorization" => {
+                    match (
+                        s("idp_token_endpoint"),
+                        s("idp_client_id"),
+                        s("idp_id_token"),
+                    ) {
+                        (Some(ep), Some(idp), Some(tok)) => cfg
+                            .with_pre_registered(pre(s("client_secret"), None))
+                            .with_assertion(AssertionSource::IdJag {
+                                idp_token_endpoint: ep,
+                                idp_client_id: idp,
+                                id_token: tok,
+                            })
+                            .with_grant(GrantType::JwtBearer),
+                        _ => cfg,
+                    }
+                }
+                _ => cfg,
+            };
         }
         OAuthClient::new(cfg)
             .ok()
