@@ -51,5 +51,5 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
-pub mod server;
 pub mod resource;
+pub mod server;
