@@ -17,8 +17,22 @@ struct Echo {
     text: String,
 }
 
+/// What an authentication layer in front of the endpoint would put in the request.
+#[derive(Clone)]
+struct Principal(&'static str);
+
 fn server() -> Server {
     Server::builder("test", "1.0.0")
+        .tool(ToolDef::new(
+            "whoami",
+            "Names the caller the transport saw",
+            |_: NoArgs, ctx: RequestContext| async move {
+                ctx.extensions()
+                    .get::<Principal>()
+                    .map_or("nobody", |p| p.0)
+                    .to_owned()
+            },
+        ))
         .tool(ToolDef::new(
             "echo",
             "Echoes text",
@@ -784,4 +798,29 @@ async fn stdio_serves_subscriptions_listen_in_the_2026_era() {
         n["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
         7
     );
+}
+
+#[tokio::test]
+async fn request_extensions_reach_the_handler() {
+    let svc = McpService::new(server(), HttpConfig::default());
+    let tagged = tower::ServiceExt::map_request(svc, |mut r: ::http::Request<axum::body::Body>| {
+        r.extensions_mut().insert(Principal("alice"));
+        r
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let app = axum::Router::new().route_service("/mcp", tagged);
+        switchyard_server::serve(listener, app, std::future::pending()).await
+    });
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("http://{addr}/mcp"))
+        .headers(modern_headers("tools/call", Some("whoami")))
+        .body(call_body(1, "whoami", json!({})))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(v["result"]["content"][0]["text"], "alice");
 }

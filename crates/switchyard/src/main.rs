@@ -28,6 +28,8 @@ enum Command {
     Login(cmd::client::LoginArgs),
     /// Forget the tokens (and with --all the registration) for a server.
     Logout(cmd::client::LoginArgs),
+    /// Manage the users of the built-in authorization server.
+    User(cmd::user::Args),
     /// Feed JSON to the incremental tool-input parser in chunks; print its events.
     JsonStream(cmd::json_stream::Args),
     /// Rank the tools of a catalog file for a query (BM25F, regex or hybrid).
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Tools(args) => cmd::client::tools(args),
+        Command::User(args) => cmd::user::run(args),
         Command::Call(args) => cmd::client::call(args),
         Command::Login(args) => cmd::client::login(args),
         Command::Logout(args) => cmd::client::logout(args),

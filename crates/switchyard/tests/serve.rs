@@ -160,3 +160,33 @@ fn serve_by_default_protects_the_endpoint_with_its_own_authorization_server() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn user_add_list_remove_round_trips_through_the_database() {
+    let data = std::env::temp_dir().join(format!("switchyard-users-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(args)
+            .env("XDG_DATA_HOME", &data)
+            .env("BOB_PW", "a long enough password")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["user", "add", "bob", "--password-env", "BOB_PW"])
+        .status
+        .success());
+    let list = run(&["user", "list"]);
+    assert_eq!(String::from_utf8_lossy(&list.stdout).trim(), "bob");
+    assert!(run(&["user", "remove", "bob"]).status.success());
+    assert_eq!(run(&["user", "remove", "bob"]).status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run(&["user", "list"]).stdout)
+        .trim()
+        .is_empty());
+    assert!(
+        !run(&["user", "add", "carol"]).status.success(),
+        "an empty password is refused"
+    );
+}

@@ -122,8 +122,8 @@ where
         Err(InvalidMessage { id, error }) => {
             bad_request(id.as_ref(), error.code(), error.to_string())
         }
-        Ok(Incoming::Single(msg)) => single(svc, &parts.headers, msg, acc).await,
-        Ok(Incoming::Batch(items)) => batch(svc, &parts.headers, items).await,
+        Ok(Incoming::Single(msg)) => single(svc, &parts, msg, acc).await,
+        Ok(Incoming::Batch(items)) => batch(svc, &parts, items).await,
     }
 }
 
@@ -156,22 +156,23 @@ fn session_of(
 
 async fn single(
     svc: &McpService,
-    headers: &HeaderMap,
+    req: &http::request::Parts,
     msg: Message,
     acc: Accepts,
 ) -> Response<McpBody> {
+    let headers = &req.headers;
     let legacy_ok = svc.shared.cfg.legacy;
     match msg {
         Message::Request(r) if r.method == methods::INITIALIZE && headers.get(meta::HEADER_SESSION_ID).is_none() => {
             if !legacy_ok || is_modern_initialize(headers) {
-                return modern(svc, headers, r, acc).await;
+                return modern(svc, req, r, acc).await;
             }
             initialize(svc, r)
         }
         Message::Request(r) => match session_of(svc, headers) {
-            Some(Ok(s)) => legacy_request(svc, headers, s, r, acc).await,
+            Some(Ok(s)) => legacy_request(svc, req, s, r, acc).await,
             Some(Err(resp)) => with_id(resp, &r.id),
-            None if !legacy_ok || is_modern(headers, r.params.as_deref()) => modern(svc, headers, r, acc).await,
+            None if !legacy_ok || is_modern(headers, r.params.as_deref()) => modern(svc, req, r, acc).await,
             None => bad_request(
                 Some(&r.id),
                 ErrorCode::INVALID_REQUEST,
@@ -299,11 +300,12 @@ struct LegacyProbe {
 
 async fn legacy_request(
     svc: &McpService,
-    headers: &HeaderMap,
+    req: &http::request::Parts,
     s: Arc<Session>,
     r: jsonrpc::Request,
     acc: Accepts,
 ) -> Response<McpBody> {
+    let headers = &req.headers;
     if let Some(v) = header_str(headers, meta::HEADER_PROTOCOL_VERSION) {
         if v.parse::<ProtocolVersion>().is_err() {
             return bad_request(
@@ -384,7 +386,7 @@ async fn legacy_request(
             mrtr: Mutex::new(MrtrState::default()),
             last_progress: Mutex::new(None),
             session_id: Some(s.id.clone()),
-            extensions: http::Extensions::new(),
+            extensions: req.extensions.clone(),
         }),
     };
     let server = svc.shared.server.clone();
@@ -449,10 +451,11 @@ pub(crate) fn modern_status(code: ErrorCode) -> StatusCode {
 
 async fn modern(
     svc: &McpService,
-    headers: &HeaderMap,
+    req: &http::request::Parts,
     r: jsonrpc::Request,
     acc: Accepts,
 ) -> Response<McpBody> {
+    let headers = &req.headers;
     let id = &r.id;
     let mismatch = |msg: String| bad_request(Some(id), ErrorCode::HEADER_MISMATCH, msg);
     let Some(hv) = header_str(headers, meta::HEADER_PROTOCOL_VERSION) else {
@@ -562,7 +565,7 @@ async fn modern(
             mrtr: Mutex::new(MrtrState::default()),
             last_progress: Mutex::new(None),
             session_id: None,
-            extensions: http::Extensions::new(),
+            extensions: req.extensions.clone(),
         }),
     };
     let server = svc.shared.server.clone();
@@ -612,9 +615,10 @@ fn check_param_headers(
 
 async fn batch(
     svc: &McpService,
-    headers: &HeaderMap,
+    req: &http::request::Parts,
     items: Vec<Result<Message, InvalidMessage>>,
 ) -> Response<McpBody> {
+    let headers = &req.headers;
     let s = match session_of(svc, headers) {
         Some(Ok(s)) => s,
         Some(Err(resp)) => return resp,
@@ -653,7 +657,7 @@ async fn batch(
             Ok(Message::Request(r)) => {
                 let resp = legacy_request(
                     svc,
-                    headers,
+                    req,
                     s.clone(),
                     r,
                     Accepts {

@@ -4,3 +4,4 @@ pub(crate) mod client;
 pub(crate) mod json_stream;
 pub(crate) mod search;
 pub(crate) mod serve;
+pub(crate) mod user;
