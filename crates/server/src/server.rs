@@ -383,6 +383,11 @@ impl Server {
             .collect()
     }
 
+    /// Runs `f` on one tool's definition without copying it.
+    pub fn with_tool<R>(&self, name: &str, f: impl FnOnce(&Tool) -> R) -> Option<R> {
+        self.inner.tools.snapshot().get(name).map(|t| f(&t.tool))
+    }
+
     /// The definition of one tool.
     pub fn tool_definition(&self, name: &str) -> Option<Tool> {
         self.inner
@@ -554,7 +559,7 @@ impl Server {
         ctx: &RequestContext,
         method: &str,
         target: &str,
-        args: &str,
+        args: &dyn Fn() -> String,
         state: Option<&str>,
         responses: Option<Map<String, Value>>,
     ) -> Result<(), ErrorObject> {
@@ -565,7 +570,7 @@ impl Server {
             Some(s) => self
                 .inner
                 .sealer
-                .open(s, method, target, args)
+                .open(s, method, target, &args())
                 .map_err(|e| ErrorObject::new(ErrorCode::INVALID_PARAMS, e.to_string()))?,
             None => Map::new(),
         };
@@ -584,7 +589,7 @@ impl Server {
         ctx: &RequestContext,
         method: &str,
         target: &str,
-        args: &str,
+        args: &dyn Fn() -> String,
         outcome: Result<T, HandlerError>,
         on_failed: impl FnOnce(String) -> Reply,
     ) -> Reply {
@@ -594,7 +599,7 @@ impl Server {
                 let state = self
                     .inner
                     .sealer
-                    .seal(method, target, args, ctx.known_responses());
+                    .seal(method, target, &args(), ctx.known_responses());
                 return encode(&InputRequiredResult {
                     result_type: ResultType::InputRequired,
                     input_requests: Some(pending),
@@ -620,11 +625,8 @@ impl Server {
             ));
         };
         let v = ctx.protocol_version();
-        let digest = if v.is_modern() {
-            args_digest(cp.arguments.as_deref().map_or("", RawValue::get))
-        } else {
-            String::new()
-        };
+        // Hashing the arguments is only needed to open or seal a requestState.
+        let digest = || args_digest(cp.arguments.as_deref().map_or("", RawValue::get));
         self.open_inputs(
             &ctx,
             methods::TOOLS_CALL,
@@ -633,7 +635,7 @@ impl Server {
             cp.request_state.as_deref(),
             cp.input_responses,
         )?;
-        let outcome = (def.handler)(cp.arguments, ctx.clone()).await;
+        let outcome = (def.handler)(cp.arguments.as_deref(), ctx.clone()).await;
         let outcome = outcome.and_then(|mut r| {
             def.check_output(&r)?;
             r.fields = self.fields(v, false);
@@ -655,7 +657,7 @@ impl Server {
             &ctx,
             methods::RESOURCES_READ,
             &rp.uri,
-            "",
+            &String::new,
             rp.request_state.as_deref(),
             rp.input_responses,
         )?;
@@ -681,9 +683,14 @@ impl Server {
         };
         let fields = self.fields(v, true);
         let outcome = outcome.map(|contents| ReadResourceResult { contents, fields });
-        self.finish(&ctx, methods::RESOURCES_READ, &rp.uri, "", outcome, |m| {
-            Err(ErrorObject::new(ErrorCode::INTERNAL_ERROR, m))
-        })
+        self.finish(
+            &ctx,
+            methods::RESOURCES_READ,
+            &rp.uri,
+            &String::new,
+            outcome,
+            |m| Err(ErrorObject::new(ErrorCode::INTERNAL_ERROR, m)),
+        )
     }
 
     async fn get_prompt(&self, p: Option<&RawValue>, ctx: RequestContext) -> Reply {
@@ -698,11 +705,12 @@ impl Server {
         let args = gp.arguments.unwrap_or_default();
         def.check_required(&args)?;
         let v = ctx.protocol_version();
-        let digest = if v.is_modern() {
+        let digest_value = if v.is_modern() {
             args_digest(&Value::Object(args.clone()).to_string())
         } else {
             String::new()
         };
+        let digest = || digest_value.clone();
         self.open_inputs(
             &ctx,
             methods::PROMPTS_GET,

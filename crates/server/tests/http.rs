@@ -824,3 +824,27 @@ async fn request_extensions_reach_the_handler() {
     let v: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
     assert_eq!(v["result"]["content"][0]["text"], "alice");
 }
+
+#[tokio::test]
+async fn finished_streams_do_not_accumulate_in_a_long_session() {
+    let t = start(HttpConfig::default()).await;
+    let sid = t.initialize("2025-11-25").await;
+    let h = session_headers(&sid, "2025-11-25");
+    for i in 0..40 {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":{i},"method":"tools/call","params":{{"name":"progress","arguments":{{}},"_meta":{{"progressToken":"t{i}"}}}}}}"#
+        );
+        let (s, hdr, b) = t.post(h.clone(), body).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            hdr["content-type"], "text/event-stream",
+            "the streamed path is exercised"
+        );
+        assert!(b.contains(r#""text":"finished""#), "{b}");
+    }
+    let n = t.svc.session_stream_count(&sid).unwrap();
+    assert!(
+        n <= switchyard_server::http::RESUMABLE_FINISHED_STREAMS,
+        "{n} streams kept after 40 calls"
+    );
+}

@@ -14,7 +14,7 @@ use super::BoxFuture;
 use crate::{HandlerError, RequestContext};
 
 pub(crate) type ToolFn = Arc<
-    dyn Fn(Option<Box<RawValue>>, RequestContext) -> BoxFuture<Result<CallToolResult, HandlerError>>
+    dyn Fn(Option<&RawValue>, RequestContext) -> BoxFuture<Result<CallToolResult, HandlerError>>
         + Send
         + Sync,
 >;
@@ -148,8 +148,8 @@ impl ToolDef {
         R: IntoToolResult,
     {
         let f = Arc::new(f);
-        let handler: ToolFn = Arc::new(move |raw, ctx| {
-            let args = parse_args::<A>(raw.as_deref());
+        let handler: ToolFn = Arc::new(move |raw: Option<&RawValue>, ctx| {
+            let args = parse_args::<A>(raw);
             let f = f.clone();
             Box::pin(async move {
                 match args {
@@ -195,8 +195,8 @@ impl ToolDef {
         };
         let input = Arc::new(input);
         let f = Arc::new(f);
-        let handler: ToolFn = Arc::new(move |raw, ctx| {
-            let args: Result<Value, HandlerError> = parse_args(raw.as_deref());
+        let handler: ToolFn = Arc::new(move |raw: Option<&RawValue>, ctx| {
+            let args: Result<Value, HandlerError> = parse_args(raw);
             let args = args.and_then(|v| {
                 let errors: Vec<String> = input.iter_errors(&v).map(|e| e.to_string()).collect();
                 if errors.is_empty() {

@@ -24,6 +24,7 @@ use switchyard_protocol::ErrorCode;
 
 pub use body::McpBody;
 pub use checks::{encode_header_value, OriginPolicy};
+pub use session::RESUMABLE_FINISHED_STREAMS;
 pub use sse::{EventStore, MemoryEventStore};
 
 use crate::context::CancelToken;
@@ -148,6 +149,14 @@ impl McpService {
     /// Ends every long-lived stream so a graceful shutdown can complete.
     pub fn shutdown(&self) {
         self.shared.shutdown.cancel();
+    }
+
+    /// How many response streams a legacy session still holds, if the session exists.
+    pub fn session_stream_count(&self, session_id: &str) -> Option<usize> {
+        self.shared
+            .sessions
+            .get(session_id)
+            .map(|s| s.stream_count())
     }
 
     /// Number of live legacy sessions.

@@ -17,6 +17,10 @@ use tokio::sync::mpsc;
 use super::sse::{EventStore, ResumableStream};
 use crate::context::{CancelToken, PendingRequests};
 
+/// Finished response streams a session keeps resumable. A client resumes right after a
+/// dropped connection, so a handful is plenty; more would let a long session grow without bound.
+pub const RESUMABLE_FINISHED_STREAMS: usize = 16;
+
 /// One legacy session.
 pub(crate) struct Session {
     pub(crate) id: Arc<str>,
@@ -31,6 +35,7 @@ pub(crate) struct Session {
     next_stream: AtomicU64,
     pub(crate) in_flight: Mutex<HashMap<RequestId, CancelToken>>,
     pub(crate) streams: Mutex<HashMap<u64, Arc<ResumableStream>>>,
+    finished: Mutex<std::collections::VecDeque<u64>>,
     pub(crate) standalone: Mutex<Option<mpsc::UnboundedSender<Bytes>>>,
     last_seen: Mutex<Instant>,
     pub(crate) store: Arc<dyn EventStore>,
@@ -57,6 +62,33 @@ impl Session {
             .unwrap_or_else(|p| p.into_inner())
             .insert(n, s.clone());
         s
+    }
+
+    /// Marks a stream finished; beyond the last [`RESUMABLE_FINISHED_STREAMS`] finished ones,
+    /// the oldest is forgotten together with its stored events, so a long session's memory
+    /// stays bounded.
+    pub(crate) fn retire_stream(&self, n: u64) {
+        let evicted = {
+            let mut f = self.finished.lock().unwrap_or_else(|p| p.into_inner());
+            f.push_back(n);
+            if f.len() > RESUMABLE_FINISHED_STREAMS {
+                f.pop_front()
+            } else {
+                None
+            }
+        };
+        if let Some(old) = evicted {
+            self.streams
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&old);
+            self.store.remove_stream(&self.id, old);
+        }
+    }
+
+    /// Number of streams the session still holds (for tests and metrics).
+    pub(crate) fn stream_count(&self) -> usize {
+        self.streams.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     pub(crate) fn stream(&self, n: u64) -> Option<Arc<ResumableStream>> {
@@ -137,6 +169,7 @@ impl Sessions {
             next_stream: AtomicU64::new(0),
             in_flight: Mutex::new(HashMap::new()),
             streams: Mutex::new(HashMap::new()),
+            finished: Mutex::new(std::collections::VecDeque::new()),
             standalone: Mutex::new(None),
             last_seen: Mutex::new(Instant::now()),
             store: self.store.clone(),

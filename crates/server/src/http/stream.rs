@@ -170,8 +170,9 @@ pub(super) async fn legacy_sse(
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&id);
-        // Keep the finished stream's events for a while so a client that lost the tail can
-        // still resume; the session's lifetime bounds them.
+        // Finished streams stay resumable for a while (a client may have lost the tail),
+        // but only the most recent few: older ones are dropped with their events.
+        session.retire_stream(task_stream.id);
     });
     let body = futures_util::stream::iter(priming).chain_rx(conn);
     sse_response(McpBody::stream(body))
