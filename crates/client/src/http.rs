@@ -480,10 +480,21 @@ impl HttpClient {
         ro: &RequestOptions,
     ) -> Result<Box<RawValue>, ClientError> {
         let timeout = ro.timeout.unwrap_or(self.inner.opts.request_timeout);
-        match tokio::time::timeout(timeout, self.request_inner(method, params, ro)).await {
+        let current = std::sync::Mutex::new(None);
+        let fut = self.request_inner(method, params, ro, &current);
+        let mut guard = CancelOnDrop {
+            client: self,
+            current: &current,
+            armed: true,
+        };
+        let r = match tokio::time::timeout(timeout, fut).await {
             Ok(r) => r,
             Err(_) => Err(ClientError::Timeout(timeout)),
-        }
+        };
+        // Answered (or failed as a protocol matter): nothing to cancel. A timeout or a dropped
+        // future leaves the guard armed, so the server is told to stop.
+        guard.armed = matches!(r, Err(ClientError::Timeout(_)));
+        r
     }
 
     async fn request_inner(
@@ -491,6 +502,7 @@ impl HttpClient {
         method: &str,
         params: Option<Value>,
         ro: &RequestOptions,
+        current: &std::sync::Mutex<Option<RequestId>>,
     ) -> Result<Box<RawValue>, ClientError> {
         if matches!(self.era(), Era::LegacySse) {
             let conn = self
@@ -513,6 +525,7 @@ impl HttpClient {
         loop {
             let era = self.era();
             let id = RequestId::Number(self.inner.next_id.fetch_add(1, Ordering::Relaxed));
+            *current.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.clone());
             let token = ro.progress.as_ref().map(|_| format!("p{id}"));
             let body_params =
                 self.with_meta(&era, params.clone(), token.as_deref(), ro.meta.as_ref());
@@ -1166,6 +1179,40 @@ impl HttpClient {
             .take()
         {
             c.close("closed by the client");
+        }
+    }
+}
+
+/// Tells a legacy server to stop a request the caller gave up on (timeout or dropped future) with
+/// `notifications/cancelled`. In the 2026-07-28 era closing the stream is the cancellation, which
+/// dropping the response already did.
+struct CancelOnDrop<'a> {
+    client: &'a HttpClient,
+    current: &'a std::sync::Mutex<Option<RequestId>>,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        if !self.armed || !matches!(self.client.era(), Era::Legacy { .. }) {
+            return;
+        }
+        let Some(id) = self
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        else {
+            return;
+        };
+        let client = self.client.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let params = json!({"requestId": id, "reason": "the client stopped waiting"});
+                let _ = client
+                    .notify(methods::NOTIFICATION_CANCELLED, Some(params))
+                    .await;
+            });
         }
     }
 }

@@ -24,8 +24,28 @@ struct Count {
     cut_every: u32,
 }
 
+/// Set when the `wait` tool sees its request cancelled.
+static CANCELLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn server() -> Server {
     Server::builder("client-test", "1.0.0")
+        .tool(ToolDef::new(
+            "wait",
+            "Waits for 30 s; notes if it is stopped early",
+            |_: NoArgs, _ctx: RequestContext| async move {
+                // Dropped before the sleep ends only if the server cancelled the request.
+                struct Stopped;
+                impl Drop for Stopped {
+                    fn drop(&mut self) {
+                        CANCELLED.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+                let guard = Stopped;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                std::mem::forget(guard);
+                "finished"
+            },
+        ))
         .page_size(2)
         .tool(ToolDef::new("echo", "Echoes text", |a: Value, _| async move { a.to_string() }).title("Echo"))
         .tool(ToolDef::new("a_tool", "Filler for pagination", |_: NoArgs, _| async { "a" }))
@@ -102,7 +122,7 @@ async fn exercise(client: &Client) {
     let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
     assert_eq!(
         names,
-        ["echo", "a_tool", "b_tool", "count", "ask"],
+        ["wait", "echo", "a_tool", "b_tool", "count", "ask"],
         "every page is fetched, in order"
     );
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -312,4 +332,26 @@ async fn an_http_server_killed_mid_call_fails_the_call_within_the_timeout() {
         "{err}"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_timed_out_legacy_request_is_cancelled_at_the_server() {
+    let (url, _svc) = start(HttpConfig::default(), false).await;
+    let client = Client::connect_http(&url, opts(ProtocolPreference::Legacy("2025-11-25".into())))
+        .await
+        .unwrap();
+    let ro = RequestOptions {
+        timeout: Some(Duration::from_millis(200)),
+        ..RequestOptions::default()
+    };
+    let err = client.call_tool("wait", json!({}), &ro).await.unwrap_err();
+    assert!(matches!(err, ClientError::Timeout(_)), "{err}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !CANCELLED.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(
+            Instant::now() < deadline,
+            "the server never saw notifications/cancelled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
