@@ -934,22 +934,9 @@ impl HttpClient {
                 if !resp.status().is_success() {
                     return;
                 }
-                let mut dec = Decoder::new();
-                let mut s = resp.bytes_stream();
-                while let Some(Ok(chunk)) = s.next().await {
-                    let Ok(events) = dec.feed(&chunk) else { return };
-                    for ev in events {
-                        if !ev.data.is_empty() {
-                            let _ = this
-                                .on_stream_message(
-                                    ev.data.as_bytes(),
-                                    None,
-                                    &RequestOptions::default(),
-                                )
-                                .await;
-                        }
-                    }
-                }
+                let Some(dec) = this.pump_events(resp).await else {
+                    return;
+                };
                 last = dec.last_event_id.clone().or(last);
                 retry = dec.retry.unwrap_or(retry);
                 tokio::time::sleep(Duration::from_millis(retry.min(30_000))).await;
@@ -1080,6 +1067,24 @@ impl HttpClient {
         conn.notify(methods::INITIALIZED, None).await
     }
 
+    /// Reads a long-lived SSE response to its end, handing every message to the connection's
+    /// handler. Returns the decoder (last event id, retry) or `None` if the stream was not SSE.
+    async fn pump_events(&self, resp: reqwest::Response) -> Option<Decoder> {
+        let mut dec = Decoder::new();
+        let mut stream = resp.bytes_stream();
+        while let Some(Ok(chunk)) = stream.next().await {
+            let events = dec.feed(&chunk).ok()?;
+            for ev in events {
+                if !ev.data.is_empty() {
+                    let _ = self
+                        .on_stream_message(ev.data.as_bytes(), None, &RequestOptions::default())
+                        .await;
+                }
+            }
+        }
+        Some(dec)
+    }
+
     /// Keeps a 2026-07-28 `subscriptions/listen` stream open (reconnecting with backoff) and
     /// hands each notification to the connection's handler. In the legacy era the GET stream
     /// does this job (see [`ClientOptions::open_get_stream`]); this returns `None` there.
@@ -1122,22 +1127,7 @@ impl HttpClient {
                 {
                     if resp.status().is_success() {
                         backoff = Duration::from_millis(200);
-                        let mut dec = Decoder::new();
-                        let mut stream = resp.bytes_stream();
-                        while let Some(Ok(chunk)) = stream.next().await {
-                            let Ok(events) = dec.feed(&chunk) else { break };
-                            for ev in events {
-                                if !ev.data.is_empty() {
-                                    let _ = this
-                                        .on_stream_message(
-                                            ev.data.as_bytes(),
-                                            None,
-                                            &RequestOptions::default(),
-                                        )
-                                        .await;
-                                }
-                            }
-                        }
+                        let _ = this.pump_events(resp).await;
                     } else if resp.status().as_u16() == 404 {
                         // The server does not offer subscriptions.
                         return;
