@@ -88,14 +88,23 @@ run rmcp-session rmcp session
 run switchyard-session switchyard session-stream
 
 echo "idle sessions..." >&2
-start_server switchyard-session
-SY_SESS=$(timeout 150 taskset -c "$LOAD_CPU" "$BIN/sessions" --url "http://127.0.0.1:$PORT/mcp" \
-  --count "$SESSIONS" --pid "$SERVER_PID" --timeout 120 | grep '^SESSIONS')
-stop_server
-start_server rmcp-session
-RM_SESS=$(timeout 100 taskset -c "$LOAD_CPU" "$BIN/sessions" --url "http://127.0.0.1:$PORT/mcp" \
-  --count "$RMCP_SESSIONS" --pid "$SERVER_PID" --timeout 60 | grep '^SESSIONS')
-stop_server
+sessions() { # kind count timeout; one retry on a fresh server
+  local out
+  for attempt in 1 2; do
+    start_server "$1"
+    if out=$(timeout $(($3 + 30)) taskset -c "$LOAD_CPU" "$BIN/sessions" --url "http://127.0.0.1:$PORT/mcp" \
+      --count "$2" --pid "$SERVER_PID" --timeout "$3" 2>"$WORK/sessions.err" | grep '^SESSIONS'); then
+      stop_server
+      echo "$out"
+      return 0
+    fi
+    echo "sessions against $1 failed (attempt $attempt): $(cat "$WORK/sessions.err")" >&2
+    stop_server
+  done
+  return 1
+}
+SY_SESS=$(sessions switchyard-session "$SESSIONS" 120)
+RM_SESS=$(sessions rmcp-session "$RMCP_SESSIONS" 60)
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 END=$(date +%s)
 
