@@ -37,6 +37,7 @@ step "conformance: client (2025-11-25, 2026-07-28)" bash scripts/conformance-cli
 step "conformance: server suites through the gateway" bash scripts/conformance-gateway.sh
 step "conformance: authorization-server scenarios (headless Chromium)" bash scripts/conformance-auth.sh
 step "browser: login, consent and redirect in headless Chromium" bash tests/browser/run.sh
+step "browser: README quick start (serve, login, tools, call)" bash tests/browser/quickstart.sh
 step "interop: TypeScript and Python clients" bash tests/interop/run.sh
 step "interop: switchyard client vs TypeScript and Python servers" bash tests/interop/client-run.sh
 
