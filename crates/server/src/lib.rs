@@ -37,6 +37,7 @@ mod error;
 pub mod handler;
 pub mod http;
 pub mod legacy_sse;
+pub mod metrics;
 pub mod mrtr;
 mod registry;
 mod serve;

@@ -147,6 +147,20 @@ fn serve_by_default_protects_the_endpoint_with_its_own_authorization_server() {
         .iter()
         .any(|t| t["name"] == "echo"));
     assert_eq!(call(Some("not-a-token")).status(), 401);
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("switchyard_requests_total{status=\"2xx\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("switchyard_requests_total{status=\"4xx\"} 2"),
+        "{metrics}"
+    );
     let manifest: serde_json::Value = http
         .get(format!("{base}/.well-known/mcp"))
         .send()

@@ -145,14 +145,29 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     .iter()
     .map(|v| (*v).to_owned())
     .collect();
+    let metrics = switchyard_server::metrics::Metrics::new();
+    let (m, msvc) = (metrics.clone(), svc.clone());
     let mut app = axum::Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ready" }));
+        .route("/readyz", get(|| async { "ready" }))
+        .route(
+            "/metrics",
+            get(move || {
+                let (m, msvc) = (m.clone(), msvc.clone());
+                async move {
+                    (
+                        [("content-type", "text/plain; version=0.0.4")],
+                        m.render(msvc.session_count(), ""),
+                    )
+                }
+            }),
+        );
+    let measured = switchyard_server::metrics::Measured::new(svc.clone(), metrics.clone());
 
     match cfg.auth.mode {
         AuthMode::None => {
             eprintln!("switchyard: WARNING: serving without authorization (--danger-no-auth / auth.mode = \"none\")");
-            app = app.route_service(&path, svc.clone());
+            app = app.route_service(&path, measured.clone());
         }
         AuthMode::Builtin | AuthMode::External => {
             let (issuer, jwks, as_router) = if cfg.auth.mode == AuthMode::Builtin {
@@ -212,7 +227,10 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             rc.scopes_supported = cfg.auth.scopes.clone();
             rc.resource_name = Some("Switchyard".into());
             let layer = BearerLayer::new(rc.clone()).context("configuring the bearer check")?;
-            let protected = tower::Layer::layer(&layer, svc.clone());
+            let protected = switchyard_server::metrics::Measured::new(
+                tower::Layer::layer(&layer, svc.clone()),
+                metrics.clone(),
+            );
             app = app
                 .route_service(&path, protected)
                 .merge(protected_resource_metadata_router(&rc))
