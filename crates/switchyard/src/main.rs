@@ -36,8 +36,28 @@ enum Command {
     Search(cmd::search::Args),
 }
 
+/// Logs go to stderr: `SWITCHYARD_LOG` filters (default `info` for serve, `warn` otherwise),
+/// `SWITCHYARD_LOG_FORMAT=json` makes them one JSON object per line.
+fn init_logging(serving: bool) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SWITCHYARD_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(if serving { "info" } else { "warn" })
+        });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let json = std::env::var("SWITCHYARD_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    // A second initialisation (tests) is harmless: the first subscriber stays.
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(matches!(cli.command, Command::Serve(_)));
     let result = match cli.command {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Tools(args) => cmd::client::tools(args),

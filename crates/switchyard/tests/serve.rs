@@ -204,3 +204,32 @@ fn user_add_list_remove_round_trips_through_the_database() {
         "an empty password is refused"
     );
 }
+
+#[test]
+fn logs_can_be_json_lines() {
+    let data = std::env::temp_dir().join(format!("switchyard-jsonlog-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--danger-no-auth"])
+        .env("XDG_DATA_HOME", &data)
+        .env("SWITCHYARD_LOG_FORMAT", "json")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let mut found = None;
+    while err.read_line(&mut line).unwrap() > 0 {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(line.trim()) {
+            if v["fields"]["message"] == "serving" {
+                found = Some(v);
+                break;
+            }
+        }
+        line.clear();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let v = found.expect("a JSON log line for the serving event");
+    assert_eq!(v["level"], "INFO");
+    assert!(v["fields"]["endpoint"].as_str().unwrap().ends_with("/mcp"));
+}

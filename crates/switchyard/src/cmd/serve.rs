@@ -270,6 +270,7 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(gw) = &gateway {
         gw.refresh_all().await;
     }
+    tracing::info!(endpoint = %resource, auth = ?cfg.auth.mode, upstreams = cfg.upstreams.len(), "serving");
     eprintln!("switchyard: serving MCP at {resource}");
     let shutdown = async move {
         shutdown_signal().await;
