@@ -94,10 +94,12 @@ async fn open(State(st): State<LegacyState>, headers: HeaderMap) -> Response {
     let mut r = Response::new(axum::body::Body::new(body));
     r.headers_mut().insert(
         "content-type",
-        "text/event-stream".parse().expect("static header"),
+        axum::http::HeaderValue::from_static("text/event-stream"),
     );
-    r.headers_mut()
-        .insert("cache-control", "no-cache".parse().expect("static header"));
+    r.headers_mut().insert(
+        "cache-control",
+        axum::http::HeaderValue::from_static("no-cache"),
+    );
     r
 }
 
