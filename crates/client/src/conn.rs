@@ -204,10 +204,8 @@ impl Drop for Cleanup<'_> {
 
 /// Calls the progress callback registered for the notification's token.
 pub(crate) fn deliver_progress(map: &Mutex<HashMap<String, ProgressFn>>, params: &Value) {
-    let token = match params.get("progressToken") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => return,
+    let Some((token, p)) = crate::Progress::from_params(params) else {
+        return;
     };
     let f = map
         .lock()
@@ -215,16 +213,6 @@ pub(crate) fn deliver_progress(map: &Mutex<HashMap<String, ProgressFn>>, params:
         .get(&token)
         .cloned();
     if let Some(f) = f {
-        f(crate::Progress {
-            progress: params
-                .get("progress")
-                .and_then(Value::as_f64)
-                .unwrap_or(0.0),
-            total: params.get("total").and_then(Value::as_f64),
-            message: params
-                .get("message")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-        });
+        f(p);
     }
 }

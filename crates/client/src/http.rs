@@ -16,10 +16,10 @@ use switchyard_protocol::jsonrpc::{self, Message, RequestId};
 use switchyard_protocol::types::methods;
 use switchyard_protocol::{meta, ErrorCode, ProtocolVersion};
 
-use crate::conn::{deliver_progress, MsgConn};
+use crate::conn::MsgConn;
 use crate::handler::dispatch;
 use crate::sse::Decoder;
-use crate::{ClientError, ClientOptions, ProtocolPreference, RequestOptions};
+use crate::{ClientError, ClientOptions, Progress, ProtocolPreference, RequestOptions};
 
 /// Most MRTR rounds one request may take before the client gives up.
 pub const MAX_INPUT_ROUNDS: usize = 16;
@@ -824,18 +824,10 @@ impl HttpClient {
                     .and_then(|p| serde_json::from_str(p.get()).ok())
                     .unwrap_or(Value::Null);
                 if n.method == methods::NOTIFICATION_PROGRESS {
-                    if let Some(f) = &ro.progress {
-                        let map = std::sync::Mutex::new(HashMap::from([(
-                            params
-                                .get("progressToken")
-                                .map(|t| match t {
-                                    Value::String(s) => s.clone(),
-                                    other => other.to_string(),
-                                })
-                                .unwrap_or_default(),
-                            f.clone(),
-                        )]));
-                        deliver_progress(&map, &params);
+                    // Notifications on a request's own stream belong to that request.
+                    if let (Some(f), Some((_, p))) = (&ro.progress, Progress::from_params(&params))
+                    {
+                        f(p);
                     }
                 }
                 ro.handler

@@ -47,6 +47,31 @@ pub struct Progress {
     pub message: Option<String>,
 }
 
+impl Progress {
+    /// Reads `notifications/progress` params: the token (as text) and the report.
+    pub(crate) fn from_params(params: &Value) -> Option<(String, Self)> {
+        let token = match params.get("progressToken")? {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        Some((
+            token,
+            Self {
+                progress: params
+                    .get("progress")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0),
+                total: params.get("total").and_then(Value::as_f64),
+                message: params
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            },
+        ))
+    }
+}
+
 /// A progress callback.
 pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
 
