@@ -242,29 +242,18 @@ pub(super) async fn listen(
     let sub = Subscription::new(&svc.shared.server, r.id, params.notifications);
     let (tx, rx) = mpsc::unbounded_channel();
     let _ = tx.send(frame(None, &sub.ack()));
-    let mut events = svc.shared.server.subscribe();
-    let shutdown = svc.shared.shutdown.clone();
-    let keepalive = svc.shared.cfg.keepalive;
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(keepalive);
-        tick.tick().await;
-        loop {
-            tokio::select! {
-                ev = events.recv() => match ev {
-                    Ok(ev) => {
-                        if let Some(b) = sub.notification_for(&ev) {
-                            if tx.send(frame(None, &b)).is_err() { break; }
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => break,
-                },
-                _ = tick.tick() => if tx.send(Bytes::from_static(KEEPALIVE)).is_err() { break },
-                () = tx.closed() => break,
-                () = shutdown.cancelled() => break,
-            }
-        }
-    });
+    let ticks = tx.clone();
+    let gone = tx.clone();
+    spawn_event_pump(
+        svc,
+        move |ev| {
+            sub.notification_for(ev)
+                .is_none_or(|b| tx.send(frame(None, &b)).is_ok())
+        },
+        move || ticks.send(Bytes::from_static(KEEPALIVE)).is_ok(),
+        async move { gone.closed().await },
+        || {},
+    );
     sse_response(McpBody::stream(futures_util::stream::empty().chain_rx(rx)))
 }
 
@@ -379,36 +368,62 @@ pub(super) async fn get<B>(svc: &McpService, req: Request<B>) -> Response<McpBod
 
 /// Forwards server events a legacy session cares about to its GET stream.
 fn spawn_session_events(svc: &McpService, s: &Arc<Session>, stream: &Arc<ResumableStream>) {
-    let mut events = svc.shared.server.subscribe();
     let weak = Arc::downgrade(s);
-    let stream = stream.clone();
+    let ticking = weak.clone();
+    let (ticks, finished) = (stream.clone(), stream.clone());
+    spawn_event_pump(
+        svc,
+        move |ev| {
+            let Some(s) = weak.upgrade() else {
+                return false;
+            };
+            let wanted = match ev {
+                ServerEvent::ResourceUpdated(u) => s
+                    .subscriptions
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .contains(u),
+                _ => true,
+            };
+            !wanted
+                || event_notification(ev, None).is_none_or(|b| s.send_standalone(Bytes::from(b)))
+        },
+        move || ticking.upgrade().is_some() && ticks.send_raw(Bytes::from_static(KEEPALIVE)),
+        std::future::pending(),
+        move || finished.finish(),
+    );
+}
+
+/// Drives a long-lived stream: each server event and keep-alive tick goes to its callback until
+/// one returns `false`, `gone` completes (the client left) or the server shuts down (then
+/// `on_shutdown` runs).
+fn spawn_event_pump(
+    svc: &McpService,
+    mut on_event: impl FnMut(&ServerEvent) -> bool + Send + 'static,
+    mut on_tick: impl FnMut() -> bool + Send + 'static,
+    gone: impl std::future::Future<Output = ()> + Send + 'static,
+    on_shutdown: impl FnOnce() + Send + 'static,
+) {
+    let mut events = svc.shared.server.subscribe();
     let shutdown = svc.shared.shutdown.clone();
     let keepalive = svc.shared.cfg.keepalive;
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(keepalive);
         tick.tick().await;
+        tokio::pin!(gone);
         loop {
             tokio::select! {
                 ev = events.recv() => match ev {
-                    Ok(ev) => {
-                        let Some(s) = weak.upgrade() else { break };
-                        let wanted = match &ev {
-                            ServerEvent::ResourceUpdated(u) => s.subscriptions.lock().unwrap_or_else(|p| p.into_inner()).contains(u),
-                            _ => true,
-                        };
-                        if wanted {
-                            if let Some(b) = event_notification(&ev, None) {
-                                if !s.send_standalone(Bytes::from(b)) { break; }
-                            }
-                        }
-                    }
+                    Ok(ev) => if !on_event(&ev) { break },
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
-                _ = tick.tick() => {
-                    if weak.upgrade().is_none() || !stream.send_raw(Bytes::from_static(KEEPALIVE)) { break; }
+                _ = tick.tick() => if !on_tick() { break },
+                () = &mut gone => break,
+                () = shutdown.cancelled() => {
+                    on_shutdown();
+                    break;
                 }
-                () = shutdown.cancelled() => { stream.finish(); break; }
             }
         }
     });
