@@ -10,8 +10,8 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use switchyard_protocol::jsonrpc::{self, ErrorObject, Message, RequestId};
 use switchyard_protocol::types::{
-    methods, ClientCapabilities, InitializeParams, LoggingLevel, ProgressToken, SetLevelParams,
-    SubscriptionFilter,
+    methods, CancelledParams, ClientCapabilities, InitializeParams, LoggingLevel, ProgressToken,
+    SetLevelParams, SubscriptionsListenParams,
 };
 use switchyard_protocol::{ErrorCode, ProtocolVersion};
 use tokio::sync::mpsc;
@@ -107,15 +107,10 @@ impl Conn {
             Message::Request(r) => self.request(r),
             Message::Notification(n) => {
                 if n.method == methods::NOTIFICATION_CANCELLED {
-                    #[derive(Deserialize)]
-                    struct P {
-                        #[serde(rename = "requestId")]
-                        request_id: RequestId,
-                    }
                     if let Some(p) = n
                         .params
                         .as_deref()
-                        .and_then(|p| serde_json::from_str::<P>(p.get()).ok())
+                        .and_then(|p| serde_json::from_str::<CancelledParams>(p.get()).ok())
                     {
                         if let Some(t) = self
                             .in_flight
@@ -265,11 +260,7 @@ impl Conn {
     /// Starts a 2026-07-28 subscription: the acknowledgement now, tagged notifications later;
     /// the request stays open until the client cancels it.
     fn listen(&self, id: RequestId, raw: &str) {
-        #[derive(Deserialize)]
-        struct P {
-            notifications: SubscriptionFilter,
-        }
-        match serde_json::from_str::<P>(raw) {
+        match serde_json::from_str::<SubscriptionsListenParams>(raw) {
             Ok(p) => {
                 let sub = Subscription::new(&self.server, id, p.notifications);
                 self.send(sub.ack());

@@ -12,8 +12,8 @@ use switchyard_protocol::jsonrpc::{
     self, ErrorObject, Incoming, InvalidMessage, Message, RequestId,
 };
 use switchyard_protocol::types::{
-    methods, ClientCapabilities, Implementation, InitializeParams, LoggingLevel, ProgressToken,
-    SetLevelParams,
+    methods, CancelledParams, ClientCapabilities, Implementation, InitializeParams, LoggingLevel,
+    ProgressToken, SetLevelParams,
 };
 use switchyard_protocol::{meta, ErrorCode, ProtocolError, ProtocolVersion};
 use tokio::sync::mpsc;
@@ -273,12 +273,9 @@ fn legacy_notification(s: &Session, method: &str, params: Option<&RawValue>) {
             .initialized
             .store(true, std::sync::atomic::Ordering::Relaxed),
         methods::NOTIFICATION_CANCELLED => {
-            #[derive(Deserialize)]
-            struct P {
-                #[serde(rename = "requestId")]
-                request_id: RequestId,
-            }
-            if let Some(p) = params.and_then(|p| serde_json::from_str::<P>(p.get()).ok()) {
+            if let Some(p) =
+                params.and_then(|p| serde_json::from_str::<CancelledParams>(p.get()).ok())
+            {
                 if let Some(t) = s
                     .in_flight
                     .lock()
