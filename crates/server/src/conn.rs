@@ -238,6 +238,7 @@ impl Conn {
                 last_progress: Mutex::new(None),
                 session_id: None,
                 extensions: http::Extensions::new(),
+                session_notify: None,
             }),
         };
         let this = self.clone();

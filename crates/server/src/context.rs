@@ -105,6 +105,9 @@ impl PeerRequester for PendingRequests {
     }
 }
 
+/// Delivers a server event to one session only; `true` if it was sent.
+pub(crate) type SessionNotifier = Arc<dyn Fn(&crate::ServerEvent) -> bool + Send + Sync>;
+
 /// Input-request bookkeeping of one 2026-07-28 request (multi round-trip requests).
 #[derive(Debug, Default)]
 pub(crate) struct MrtrState {
@@ -135,6 +138,8 @@ pub(crate) struct CtxInner {
     pub(crate) last_progress: Mutex<Option<f64>>,
     pub(crate) session_id: Option<Arc<str>>,
     pub(crate) extensions: http::Extensions,
+    /// Reaches this request's session alone (its GET stream), where there is a session.
+    pub(crate) session_notify: Option<SessionNotifier>,
 }
 
 impl std::fmt::Debug for RequestContext {
@@ -193,6 +198,31 @@ impl RequestContext {
             if write_notification(&mut buf, method, Some(params)).is_ok() {
                 let _ = out.send(Bytes::from(buf));
             }
+        }
+    }
+
+    /// Announces `e` to this request's session only, not to every client (a gateway whose tool
+    /// list differs per session tells just the session whose list changed). On a legacy
+    /// Streamable HTTP session it goes on the session's GET stream; when that is not open, on
+    /// this request's own response stream if the client accepted SSE for it (the event is a
+    /// consequence of this request). Returns `false` where nothing could carry it: no session
+    /// (2026-07-28 is stateless; use [`crate::Server::notify`] for changes everyone sees) or no
+    /// open stream.
+    pub fn notify_session(&self, e: &crate::ServerEvent) -> bool {
+        if self.inner.session_id.is_none() {
+            return false;
+        }
+        if self.inner.session_notify.as_ref().is_some_and(|f| f(e)) {
+            return true;
+        }
+        match (
+            &self.inner.out,
+            crate::subscriptions::event_notification(e, None),
+        ) {
+            (Some(out), Some(b)) if !self.inner.version.is_modern() => {
+                out.send(Bytes::from(b)).is_ok()
+            }
+            _ => false,
         }
     }
 

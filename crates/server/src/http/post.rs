@@ -391,6 +391,7 @@ async fn legacy_request(
             last_progress: Mutex::new(None),
             session_id: Some(s.id.clone()),
             extensions: req.extensions.clone(),
+            session_notify: Some(session_notifier(&s)),
         }),
     };
     let server = svc.shared.server.clone();
@@ -570,6 +571,7 @@ async fn modern(
             last_progress: Mutex::new(None),
             session_id: None,
             extensions: req.extensions.clone(),
+            session_notify: None,
         }),
     };
     let server = svc.shared.server.clone();
@@ -725,4 +727,16 @@ pub(crate) fn sse_complete(frames: Vec<Bytes>) -> Response<McpBody> {
         b.extend_from_slice(&f);
     }
     sse_response(McpBody::full(b))
+}
+
+/// Sends one session's own events to its GET stream (held weakly: a request outliving its
+/// session must not keep it alive).
+fn session_notifier(s: &Arc<Session>) -> crate::context::SessionNotifier {
+    let weak = Arc::downgrade(s);
+    Arc::new(move |e| {
+        weak.upgrade().is_some_and(|s| {
+            crate::subscriptions::event_notification(e, None)
+                .is_some_and(|b| s.send_standalone(Bytes::from(b)))
+        })
+    })
 }
