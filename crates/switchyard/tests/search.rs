@@ -589,3 +589,170 @@ fn max_embeddings_cache_bytes_rejects_oversized_cache_files() {
     );
     std::fs::remove_file(&cache).ok();
 }
+
+/// `switchyard serve` with the built-in demo server and no authorization, stopped on drop.
+struct Served(std::process::Child, String);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve_demo(extra: &[&str]) -> Served {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .env(
+            "XDG_DATA_HOME",
+            std::env::temp_dir().join(format!("switchyard-search-serve-{}", std::process::id())),
+        )
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("switchyard serve starts");
+    let mut r = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while r.read_line(&mut line).unwrap_or(0) > 0 && !line.contains("serving MCP at") {
+        line.clear();
+    }
+    // Keep draining stderr: a closed pipe would fail the server's later messages.
+    std::thread::spawn(move || std::io::copy(&mut r, &mut std::io::sink()));
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    Served(child, url)
+}
+
+#[test]
+fn url_mode_searches_the_tools_of_live_servers() {
+    let a = serve_demo(&["--danger-no-auth"]);
+    let b = serve_demo(&["--danger-no-auth"]);
+    let out = search(&[
+        "sum of two numbers",
+        "--url",
+        &a.1,
+        "--url",
+        &b.1,
+        "--output",
+        "json",
+        "--top",
+        "2",
+    ]);
+    let results = stdout_json(&out);
+    // The demo server's `add` tool, from each server, each server named by its URL.
+    assert_eq!(
+        names(&results),
+        [format!("{}/add", a.1), format!("{}/add", b.1)]
+    );
+    let out = search(&[
+        "^current_",
+        "--mode",
+        "regex",
+        "--url",
+        &a.1,
+        "--output",
+        "json",
+    ]);
+    assert_eq!(names(&stdout_json(&out)), [format!("{}/current_time", a.1)]);
+}
+
+#[test]
+fn url_mode_text_output_and_bad_queries_match_catalog_mode() {
+    let a = serve_demo(&["--danger-no-auth"]);
+    let out = search(&["echo text back", "--url", &a.1]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(first.ends_with(&format!("{}/echo", a.1)), "{first}");
+    let out = search(&["", "--url", &a.1]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("query is empty"), "{}", stderr(&out));
+}
+
+#[test]
+fn url_mode_reports_an_unreachable_server_by_its_url() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let out = search(&["anything", "--url", &url]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&url), "{}", stderr(&out));
+}
+
+/// Answers every request with 401 and hands the first request's header lines to the test.
+fn refusing_server() -> (String, std::sync::mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line.to_ascii_lowercase());
+            }
+            let _ = tx.send(head);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+        }
+    });
+    (format!("http://{addr}/mcp"), rx)
+}
+
+#[test]
+fn url_mode_sends_the_token_and_headers_and_reports_a_refusal() {
+    let (url, heads) = refusing_server();
+    let out = search(&[
+        "anything",
+        "--url",
+        &url,
+        "--token",
+        "tok-123",
+        "--header",
+        "X-Team: blue",
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let head = heads.recv().expect("the server saw a request");
+    assert!(head.contains("authorization: bearer tok-123"), "{head}");
+    assert!(head.contains("x-team: blue"), "{head}");
+    let out = search(&["anything", "--url", &url, "--header", "no colon here"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Name: value"), "{}", stderr(&out));
+}
+
+#[test]
+fn catalog_and_url_are_alternatives() {
+    let cat = small_catalog("alternatives");
+    let both = search(&[
+        "x",
+        "--catalog",
+        cat.to_str().expect("utf8"),
+        "--url",
+        "http://127.0.0.1:1/mcp",
+    ]);
+    assert_eq!(both.status.code(), Some(2));
+    let neither = search(&["x"]);
+    assert_eq!(neither.status.code(), Some(2));
+    assert!(
+        stderr(&neither).contains("--catalog"),
+        "{}",
+        stderr(&neither)
+    );
+}

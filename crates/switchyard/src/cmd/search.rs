@@ -1,6 +1,6 @@
-//! `switchyard search`: rank the tools of a catalog file for a query, by BM25F, by
-//! Python-syntax regex, or by BM25F fused with embeddings from an OpenAI-compatible
-//! `/v1/embeddings` endpoint.
+//! `switchyard search`: rank the tools of a catalog file, or of live MCP servers, for a query,
+//! by BM25F, by Python-syntax regex, or by BM25F fused with embeddings from an
+//! OpenAI-compatible `/v1/embeddings` endpoint.
 
 use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
@@ -11,8 +11,8 @@ use anyhow::Context as _;
 use serde_json::{json, Value};
 use switchyard_search::limits::MAX_RESULTS;
 use switchyard_search::{
-    Catalog, DocVectors, EmbedError, Embedder, Hit, Index, MemoryVectorCache, SearchError,
-    VectorCache, VectorKey,
+    Catalog, CatalogServer, DocVectors, EmbedError, Embedder, Hit, Index, MemoryVectorCache,
+    SearchError, VectorCache, VectorKey,
 };
 
 /// Largest catalog file read, in bytes. 10,000 tools with rich schemas take about 20 MB;
@@ -60,16 +60,36 @@ enum Output {
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Catalog file: {\"servers\": [{\"name\": \"…\", \"tools\": [<MCP Tool \
-objects as tools/list returns them>]}]}.\n\
+objects as tools/list returns them>]}]}. With --url, each server's tools/list is searched and \
+the server is named by its URL.\n\
 Exit status: 0 success (also with no results), 2 a query, pattern or catalog that cannot be \
-searched (the reason is on stderr), 1 any other failure."
+searched (the reason is on stderr), 3 a server that cannot be reached, 4 a server that refuses \
+the credentials, 7 a server that does not answer in time, 1 any other failure."
 )]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["catalog", "url"])))]
 pub(crate) struct Args {
     /// The query: a task in words (bm25, hybrid) or a Python-syntax regex (regex).
     query: String,
     /// Catalog file of servers and their tools.
     #[arg(long, value_name = "FILE")]
-    catalog: PathBuf,
+    catalog: Option<PathBuf>,
+    /// MCP server to list tools from (repeatable; Streamable HTTP or HTTP+SSE).
+    #[arg(long, value_name = "URL")]
+    url: Vec<String>,
+    /// Extra HTTP header for the --url servers, `Name: value` (repeatable).
+    #[arg(
+        long = "header",
+        short = 'H',
+        value_name = "NAME: VALUE",
+        requires = "url"
+    )]
+    headers: Vec<String>,
+    /// Bearer token for the --url servers.
+    #[arg(long, env = "SWITCHYARD_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Per-request timeout for the --url servers, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    timeout: u64,
     /// Ranking mode.
     #[arg(long, value_enum, default_value_t = Mode::Bm25)]
     mode: Mode,
@@ -108,7 +128,14 @@ pub(crate) struct Args {
 
 /// Runs the subcommand.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let index = match load(&args) {
+    let loaded = match &args.catalog {
+        Some(path) => load(path),
+        None => match live_catalog(&args) {
+            Ok(catalog) => docs_index(&catalog),
+            Err(code) => return Ok(code),
+        },
+    };
+    let index = match loaded {
         Ok(index) => index,
         Err(e) => return bad_input(&e),
     };
@@ -164,8 +191,7 @@ fn bad_input(e: &anyhow::Error) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(EXIT_BAD_INPUT))
 }
 
-fn load(args: &Args) -> anyhow::Result<Index> {
-    let path = &args.catalog;
+fn load(path: &std::path::Path) -> anyhow::Result<Index> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot open catalog {}", path.display()))?;
     let mut text = String::new();
@@ -180,10 +206,74 @@ fn load(args: &Args) -> anyhow::Result<Index> {
     }
     let catalog =
         Catalog::from_json(&text).with_context(|| format!("catalog {}", path.display()))?;
-    let docs = catalog
-        .tool_docs()
-        .with_context(|| format!("catalog {}", path.display()))?;
-    Ok(Index::from_docs(docs)?)
+    docs_index(&catalog).with_context(|| format!("catalog {}", path.display()))
+}
+
+fn docs_index(catalog: &Catalog) -> anyhow::Result<Index> {
+    Ok(Index::from_docs(catalog.tool_docs()?)?)
+}
+
+/// Lists the tools of every `--url` server into a catalog, each server named by its URL.
+/// A server that cannot be listed ends the command with the client commands' exit codes.
+fn live_catalog(args: &Args) -> Result<Catalog, ExitCode> {
+    use crate::cmd::client::exit;
+    use switchyard_client::{Client, ClientError, ClientOptions, StaticToken};
+
+    let fail = |code: u8, msg: String| {
+        eprintln!("error: {msg}");
+        ExitCode::from(code)
+    };
+    let mut headers = Vec::new();
+    for h in &args.headers {
+        let Some((k, v)) = h.split_once(':') else {
+            return Err(fail(
+                exit::USAGE,
+                format!("--header {h:?} is not `Name: value`"),
+            ));
+        };
+        headers.push((k.trim().to_owned(), v.trim().to_owned()));
+    }
+    let opts = ClientOptions {
+        request_timeout: Duration::from_secs(args.timeout),
+        headers,
+        auth: args.token.as_ref().map(|t| {
+            std::sync::Arc::new(StaticToken(t.clone()))
+                as std::sync::Arc<dyn switchyard_client::AuthProvider>
+        }),
+        ..ClientOptions::default()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(1, format!("starting the runtime: {e}")))?;
+    // The runtime ends here, before any blocking embeddings request is made.
+    rt.block_on(async {
+        let mut servers = Vec::new();
+        for url in &args.url {
+            let listed = match Client::connect_http(url, opts.clone()).await {
+                Ok(client) => {
+                    let r = client.list_tools().await;
+                    client.close().await;
+                    r
+                }
+                Err(e) => Err(e),
+            };
+            let tools = listed.map_err(|e| {
+                let code = match e {
+                    ClientError::Unauthorized { .. } | ClientError::Auth(_) => exit::AUTH,
+                    ClientError::Timeout(_) => exit::TIMEOUT,
+                    ClientError::Usage(_) => exit::USAGE,
+                    _ => exit::CONNECT,
+                };
+                fail(code, format!("{url}: {e}"))
+            })?;
+            servers.push(CatalogServer {
+                name: url.clone(),
+                tools,
+            });
+        }
+        Ok(Catalog { servers })
+    })
 }
 
 fn print(hits: &[Hit<'_>], output: Output) -> io::Result<()> {
