@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-/// How to reach one upstream server.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+/// How to reach one upstream server. `Debug` shows header names but not their values, and
+/// never the bearer token or OAuth secret.
+#[derive(Clone, Deserialize, PartialEq)]
 #[serde(untagged)]
 pub enum UpstreamTarget {
     /// A remote server over Streamable HTTP (or the 2024-11-05 HTTP+SSE transport).
@@ -37,6 +38,42 @@ pub enum UpstreamTarget {
     },
 }
 
+impl std::fmt::Debug for UpstreamTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Url {
+                url,
+                headers,
+                bearer_token,
+            } => {
+                // Header values are often credentials (`Authorization`, API keys).
+                let mut names: Vec<&String> = headers.keys().collect();
+                names.sort();
+                f.debug_struct("Url")
+                    .field("url", url)
+                    .field("headers", &names)
+                    .field("bearer_token", &bearer_token.as_ref().map(|_| "<redacted>"))
+                    .finish()
+            }
+            Self::Command {
+                command,
+                args,
+                env,
+                cwd,
+            } => {
+                let mut names: Vec<&String> = env.keys().collect();
+                names.sort();
+                f.debug_struct("Command")
+                    .field("command", command)
+                    .field("args", args)
+                    .field("env", &names)
+                    .field("cwd", cwd)
+                    .finish()
+            }
+        }
+    }
+}
+
 /// One upstream server.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct UpstreamConfig {
@@ -60,6 +97,11 @@ pub struct UpstreamConfig {
     /// Most requests in flight at once; more wait (backpressure) up to the timeout.
     #[serde(default = "default_concurrency")]
     pub max_concurrency: usize,
+    /// Scopes a caller's token must all carry to see and use this upstream's tools, prompts
+    /// and resources; empty means every caller. Read from the [`Caller`](crate::Caller) in the
+    /// request extensions.
+    #[serde(default)]
+    pub required_scopes: Vec<String>,
 }
 
 fn default_timeout() -> Duration {
@@ -121,6 +163,7 @@ impl UpstreamConfig {
             deny_tools: Vec::new(),
             timeout: default_timeout(),
             max_concurrency: default_concurrency(),
+            required_scopes: Vec::new(),
         }
     }
 

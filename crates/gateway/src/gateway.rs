@@ -1,7 +1,9 @@
 //! The gateway as a request handler: merged listings, routing, pass-through of arguments and
 //! results as raw JSON, and relays for progress, logs and input requests.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -18,36 +20,71 @@ use switchyard_protocol::types::{
 use switchyard_protocol::{meta, ErrorCode};
 use switchyard_server::{method_not_found, RequestContext, RequestHandler, Server, ServerEvent};
 
+use crate::access::Access;
 use crate::config::UpstreamConfig;
-use crate::upstream::Upstream;
+use crate::upstream::{ChangeFn, Upstream};
 
 /// Page size of merged listings.
 pub const PAGE_SIZE: usize = 200;
 
-/// Where an exposed name leads.
-#[derive(Debug, Clone)]
+/// Where an exposed name leads. The route holds the upstream itself, not its position, so a
+/// reload that reorders or removes upstreams never sends a call to the wrong one.
+#[derive(Clone)]
 struct Route {
-    upstream: usize,
+    upstream: Arc<Upstream>,
     name: String,
 }
 
+/// The merged catalog, shared by every caller. Each item's owner sits at the same index in the
+/// matching `*_owners` list, so a listing can be filtered per caller at list time.
 #[derive(Default)]
 struct Merged {
     tools: Vec<Value>,
     prompts: Vec<Value>,
     resources: Vec<Value>,
     templates: Vec<Value>,
+    tool_owners: Vec<Arc<Upstream>>,
+    prompt_owners: Vec<Arc<Upstream>>,
+    resource_owners: Vec<Arc<Upstream>>,
+    template_owners: Vec<Arc<Upstream>>,
     tool_routes: HashMap<String, Route>,
     prompt_routes: HashMap<String, Route>,
-    resource_routes: HashMap<String, usize>,
+    resource_routes: HashMap<String, Arc<Upstream>>,
+    /// Whether any upstream has `required_scopes` (else no listing needs filtering).
+    gated: bool,
+}
+
+impl Merged {
+    /// The items this access may see: the shared list itself when nothing is hidden.
+    fn visible<'a>(
+        &self,
+        items: &'a [Value],
+        owners: &[Arc<Upstream>],
+        access: &Access<'_>,
+    ) -> Cow<'a, [Value]> {
+        if !self.gated || matches!(access, Access::All) {
+            return Cow::Borrowed(items);
+        }
+        Cow::Owned(
+            items
+                .iter()
+                .zip(owners)
+                .filter(|(_, u)| u.visible_to(access))
+                .map(|(v, _)| v.clone())
+                .collect(),
+        )
+    }
 }
 
 /// Federates upstream MCP servers behind one endpoint.
 pub struct Gateway {
-    upstreams: Vec<Arc<Upstream>>,
+    /// Swappable as a whole (a configuration reload replaces it); readers take a snapshot.
+    upstreams: RwLock<Arc<Vec<Arc<Upstream>>>>,
     merged: RwLock<Arc<Merged>>,
     server: Arc<OnceLock<Server>>,
     me: OnceLock<std::sync::Weak<Gateway>>,
+    /// Authorization is off: `required_scopes` hide nothing.
+    open_access: AtomicBool,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -56,9 +93,9 @@ impl std::fmt::Debug for Gateway {
             .field(
                 "upstreams",
                 &self
-                    .upstreams
+                    .upstreams()
                     .iter()
-                    .map(|u| &u.cfg.name)
+                    .map(|u| u.cfg.name.clone())
                     .collect::<Vec<_>>(),
             )
             .finish_non_exhaustive()
@@ -79,26 +116,24 @@ impl Gateway {
     pub fn build(upstreams: Vec<UpstreamConfig>, name: &str, version: &str) -> (Arc<Self>, Server) {
         let server_slot: Arc<OnceLock<Server>> = Arc::new(OnceLock::new());
         let gw_slot: Arc<OnceLock<std::sync::Weak<Gateway>>> = Arc::new(OnceLock::new());
+        let slot = gw_slot.clone();
+        let on_change: ChangeFn = Arc::new(move |u: Arc<Upstream>, method: &str| {
+            let Some(gw) = slot.get().and_then(std::sync::Weak::upgrade) else {
+                return;
+            };
+            let method = method.to_owned();
+            tokio::spawn(async move { gw.upstream_changed(&u, &method).await });
+        });
         let ups = upstreams
             .into_iter()
-            .enumerate()
-            .map(|(i, cfg)| {
-                let gw_slot = gw_slot.clone();
-                let on_change: crate::upstream::ChangeFn = Arc::new(move |method: &str| {
-                    let Some(gw) = gw_slot.get().and_then(std::sync::Weak::upgrade) else {
-                        return;
-                    };
-                    let method = method.to_owned();
-                    tokio::spawn(async move { gw.upstream_changed(i, &method).await });
-                });
-                Upstream::new(cfg, on_change)
-            })
+            .map(|cfg| Upstream::new(cfg, on_change.clone()))
             .collect();
         let gw = Arc::new(Self {
-            upstreams: ups,
+            upstreams: RwLock::new(Arc::new(ups)),
             merged: RwLock::new(Arc::new(Merged::default())),
             server: server_slot.clone(),
             me: OnceLock::new(),
+            open_access: AtomicBool::new(false),
         });
         let _ = gw_slot.set(Arc::downgrade(&gw));
         let _ = gw.me.set(Arc::downgrade(&gw));
@@ -124,22 +159,47 @@ impl Gateway {
         (gw, server)
     }
 
+    /// Declares that no authorization runs in front of the gateway (`--danger-no-auth`): every
+    /// caller then sees every upstream, whatever its `required_scopes`. Otherwise a request
+    /// whose extensions hold no [`Caller`](crate::Caller) sees only upstreams without them.
+    pub fn set_open_access(&self, open: bool) {
+        self.open_access.store(open, Ordering::Relaxed);
+    }
+
+    /// A snapshot of the current upstreams.
+    fn upstreams(&self) -> Arc<Vec<Arc<Upstream>>> {
+        self.upstreams
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// What this request may see.
+    fn access<'a>(&self, ctx: &'a RequestContext) -> Access<'a> {
+        Access::of(ctx, self.open_access.load(Ordering::Relaxed))
+    }
+
     /// Reads every upstream's catalog; an upstream that fails is left out with a warning.
     pub async fn refresh_all(&self) {
-        for (i, u) in self.upstreams.iter().enumerate() {
-            if let Err(e) = u.refresh().await {
-                tracing::warn!(upstream = %u.cfg.name, error = %e, "upstream unavailable; its tools are not listed");
-            }
-            let _ = i;
+        for u in self.upstreams().iter() {
+            Self::refresh_one(u).await;
         }
         self.rebuild();
     }
 
-    async fn upstream_changed(&self, i: usize, method: &str) {
-        if let Some(u) = self.upstreams.get(i) {
-            if u.refresh().await.is_ok() {
-                self.rebuild();
-            }
+    async fn refresh_one(u: &Upstream) {
+        if let Err(e) = u.refresh().await {
+            tracing::warn!(upstream = %u.cfg.name, error = %e, "upstream unavailable; its tools are not listed");
+        }
+    }
+
+    async fn upstream_changed(&self, u: &Arc<Upstream>, method: &str) {
+        // A removed upstream's late notification changes nothing.
+        if !self.upstreams().iter().any(|c| Arc::ptr_eq(c, u)) {
+            return;
+        }
+        if u.refresh().await.is_ok() {
+            self.rebuild();
         }
         let ev = match method {
             methods::NOTIFICATION_PROMPTS_LIST_CHANGED => ServerEvent::PromptsListChanged,
@@ -153,7 +213,8 @@ impl Gateway {
 
     fn rebuild(&self) {
         let mut m = Merged::default();
-        for (i, u) in self.upstreams.iter().enumerate() {
+        for u in self.upstreams().iter() {
+            m.gated |= !u.cfg.required_scopes.is_empty();
             let prefix = u.cfg.effective_prefix();
             let cat = u.catalog.read().unwrap_or_else(|p| p.into_inner()).clone();
             for t in &cat.tools {
@@ -171,11 +232,12 @@ impl Gateway {
                 m.tool_routes.insert(
                     exposed,
                     Route {
-                        upstream: i,
+                        upstream: u.clone(),
                         name: n.to_owned(),
                     },
                 );
                 m.tools.push(rename(t, &prefix));
+                m.tool_owners.push(u.clone());
             }
             for p in &cat.prompts {
                 let Some(n) = p.get("name").and_then(Value::as_str) else {
@@ -186,22 +248,28 @@ impl Gateway {
                     .insert(
                         exposed,
                         Route {
-                            upstream: i,
+                            upstream: u.clone(),
                             name: n.to_owned(),
                         },
                     )
                     .is_none()
                 {
                     m.prompts.push(rename(p, &prefix));
+                    m.prompt_owners.push(u.clone());
                 }
             }
             for r in &cat.resources {
                 if let Some(uri) = r.get("uri").and_then(Value::as_str) {
-                    m.resource_routes.entry(uri.to_owned()).or_insert(i);
+                    m.resource_routes
+                        .entry(uri.to_owned())
+                        .or_insert_with(|| u.clone());
                     m.resources.push(r.clone());
+                    m.resource_owners.push(u.clone());
                 }
             }
             m.templates.extend(cat.templates.iter().cloned());
+            m.template_owners
+                .extend(std::iter::repeat_n(u.clone(), cat.templates.len()));
         }
         *self.merged.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(m);
     }
@@ -272,19 +340,13 @@ impl Gateway {
     /// input requests carried across.
     async fn relay(
         &self,
-        upstream: usize,
+        u: &Upstream,
         method: &str,
         params: Value,
         raw_args: Option<Box<RawValue>>,
         ctx: &RequestContext,
         cacheable: bool,
     ) -> Result<Vec<u8>, ErrorObject> {
-        let Some(u) = self.upstreams.get(upstream) else {
-            return Err(ErrorObject::new(
-                ErrorCode::INTERNAL_ERROR,
-                "no such upstream",
-            ));
-        };
         let is_tool = method == methods::TOOLS_CALL;
         let unavailable = |e: &ClientError| -> Result<Vec<u8>, ErrorObject> {
             let msg = format!("upstream {} failed: {e}", u.cfg.name);
@@ -487,16 +549,30 @@ impl RequestHandler for Gateway {
             this.ensure_catalog().await;
             let m = this.merged();
             let p = params.as_deref();
+            let access = this.access(&ctx);
+            // A route to an upstream this caller may not see is treated as no route at all, so
+            // a hidden name fails exactly like an unknown one.
+            let visible = |r: Option<&Route>| r.filter(|r| r.upstream.visible_to(&access)).cloned();
             match method.as_str() {
-                methods::TOOLS_LIST => this.list(&ctx, p, &m.tools, "tools", true),
-                methods::PROMPTS_LIST => this.list(&ctx, p, &m.prompts, "prompts", true),
-                methods::RESOURCES_LIST => this.list(&ctx, p, &m.resources, "resources", true),
+                methods::TOOLS_LIST => {
+                    let items = m.visible(&m.tools, &m.tool_owners, &access);
+                    this.list(&ctx, p, &items, "tools", true)
+                }
+                methods::PROMPTS_LIST => {
+                    let items = m.visible(&m.prompts, &m.prompt_owners, &access);
+                    this.list(&ctx, p, &items, "prompts", true)
+                }
+                methods::RESOURCES_LIST => {
+                    let items = m.visible(&m.resources, &m.resource_owners, &access);
+                    this.list(&ctx, p, &items, "resources", true)
+                }
                 methods::RESOURCES_TEMPLATES_LIST => {
-                    this.list(&ctx, p, &m.templates, "resourceTemplates", true)
+                    let items = m.visible(&m.templates, &m.template_owners, &access);
+                    this.list(&ctx, p, &items, "resourceTemplates", true)
                 }
                 methods::TOOLS_CALL => {
                     let cp: CallParams = parse(p)?;
-                    let Some(route) = m.tool_routes.get(&cp.name).cloned() else {
+                    let Some(route) = visible(m.tool_routes.get(&cp.name)) else {
                         return Err(ErrorObject::new(
                             ErrorCode::INVALID_PARAMS,
                             format!("unknown tool: {}", cp.name),
@@ -509,7 +585,7 @@ impl RequestHandler for Gateway {
                         .arguments
                         .or_else(|| RawValue::from_string("{}".into()).ok());
                     this.relay(
-                        route.upstream,
+                        &route.upstream,
                         methods::TOOLS_CALL,
                         Value::Object(up),
                         args,
@@ -530,7 +606,7 @@ impl RequestHandler for Gateway {
                         request_state: Option<Value>,
                     }
                     let g: G = parse(p)?;
-                    let Some(route) = m.prompt_routes.get(&g.name).cloned() else {
+                    let Some(route) = visible(m.prompt_routes.get(&g.name)) else {
                         return Err(ErrorObject::new(
                             ErrorCode::INVALID_PARAMS,
                             format!("unknown prompt: {}", g.name),
@@ -543,7 +619,7 @@ impl RequestHandler for Gateway {
                     }
                     carry_inputs(&mut up, g.input_responses, g.request_state);
                     this.relay(
-                        route.upstream,
+                        &route.upstream,
                         methods::PROMPTS_GET,
                         Value::Object(up),
                         None,
@@ -568,14 +644,31 @@ impl RequestHandler for Gateway {
                     let params = Value::Object(up);
                     // A listed resource goes to its server; a templated one to each in turn
                     // until one knows it.
-                    let candidates: Vec<usize> = match m.resource_routes.get(&r.uri) {
-                        Some(&i) => vec![i],
-                        None => (0..this.upstreams.len()).collect(),
+                    // Hidden upstreams are never asked, so their resources read as unknown.
+                    let candidates: Vec<Arc<Upstream>> = match m
+                        .resource_routes
+                        .get(&r.uri)
+                        .filter(|u| u.visible_to(&access))
+                    {
+                        Some(u) => vec![u.clone()],
+                        None => this
+                            .upstreams()
+                            .iter()
+                            .filter(|u| u.visible_to(&access))
+                            .cloned()
+                            .collect(),
                     };
                     let mut last = None;
-                    for i in candidates {
+                    for u in candidates {
                         match this
-                            .relay(i, methods::RESOURCES_READ, params.clone(), None, &ctx, true)
+                            .relay(
+                                &u,
+                                methods::RESOURCES_READ,
+                                params.clone(),
+                                None,
+                                &ctx,
+                                true,
+                            )
                             .await
                         {
                             Err(e)
@@ -599,7 +692,7 @@ impl RequestHandler for Gateway {
                     let mut cp: CompleteParams = parse(p)?;
                     let upstream = match &mut cp.reference {
                         CompletionRef::Prompt { name } => {
-                            let route = m.prompt_routes.get(name).cloned();
+                            let route = visible(m.prompt_routes.get(name));
                             let Some(route) = route else {
                                 return Err(ErrorObject::new(
                                     ErrorCode::INVALID_PARAMS,
@@ -611,9 +704,11 @@ impl RequestHandler for Gateway {
                         }
                         CompletionRef::Resource { uri } => {
                             let u = uri.clone();
-                            this.upstreams
-                                .iter()
-                                .position(|up| {
+                            let ups = this.upstreams();
+                            let mut seen = ups.iter().filter(|up| up.visible_to(&access));
+                            let first = seen.clone().next().cloned();
+                            let Some(up) = seen
+                                .find(|up| {
                                     up.catalog
                                         .read()
                                         .unwrap_or_else(|p| p.into_inner())
@@ -624,14 +719,29 @@ impl RequestHandler for Gateway {
                                                 == Some(u.as_str())
                                         })
                                 })
-                                .unwrap_or(0)
+                                .cloned()
+                                .or(first)
+                            else {
+                                return Err(ErrorObject::new(
+                                    ErrorCode::INVALID_PARAMS,
+                                    format!("unknown resource template: {u}"),
+                                ));
+                            };
+                            up
                         }
                     };
                     cp.meta = None;
                     let v = serde_json::to_value(&cp)
                         .map_err(|e| ErrorObject::new(ErrorCode::INTERNAL_ERROR, e.to_string()))?;
-                    this.relay(upstream, methods::COMPLETION_COMPLETE, v, None, &ctx, false)
-                        .await
+                    this.relay(
+                        &upstream,
+                        methods::COMPLETION_COMPLETE,
+                        v,
+                        None,
+                        &ctx,
+                        false,
+                    )
+                    .await
                 }
                 other => Err(method_not_found(other)),
             }

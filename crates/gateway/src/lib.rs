@@ -18,10 +18,12 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod access;
 mod config;
 mod gateway;
 mod upstream;
 
+pub use access::Caller;
 pub use config::{UpstreamConfig, UpstreamTarget};
 pub use gateway::{Gateway, PAGE_SIZE};
 pub use upstream::{BREAKER_COOLDOWN, BREAKER_THRESHOLD, LIST_ATTEMPTS};

@@ -2,7 +2,7 @@
 //! breaker), its catalog, and a concurrency cap.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -14,6 +14,7 @@ use switchyard_protocol::jsonrpc::ErrorObject;
 use switchyard_protocol::types::{methods, Implementation};
 use tokio::sync::{RwLock, Semaphore};
 
+use crate::access::Access;
 use crate::config::{UpstreamConfig, UpstreamTarget};
 
 /// Consecutive failures that open the circuit.
@@ -32,15 +33,18 @@ pub(crate) struct Catalog {
     pub(crate) templates: Vec<Value>,
 }
 
-/// Receives the upstream's own notifications (list changes) for the gateway.
-pub(crate) type ChangeFn = Arc<dyn Fn(&str) + Send + Sync>;
+/// Receives the upstream's own notifications (list changes) for the gateway, with the upstream
+/// they came from (an `Arc`, not a position: positions move when the configuration is reloaded).
+pub(crate) type ChangeFn = Arc<dyn Fn(Arc<Upstream>, &str) + Send + Sync>;
 
-struct Events(ChangeFn);
+struct Events(ChangeFn, Weak<Upstream>);
 
 impl ClientHandler for Events {
     fn notification(&self, method: &str, _params: &Value) {
         if method.ends_with("/list_changed") {
-            (self.0)(method);
+            if let Some(u) = self.1.upgrade() {
+                (self.0)(u, method);
+            }
         }
     }
     fn elicit(&self, _params: Value) -> BoxFuture<'_, Result<Value, ErrorObject>> {
@@ -59,11 +63,12 @@ pub(crate) struct Upstream {
     pub(crate) permits: Semaphore,
     on_change: ChangeFn,
     listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    me: Weak<Upstream>,
 }
 
 impl Upstream {
     pub(crate) fn new(cfg: UpstreamConfig, on_change: ChangeFn) -> Arc<Self> {
-        Arc::new(Self {
+        Arc::new_cyclic(|me| Self {
             permits: Semaphore::new(cfg.max_concurrency.max(1)),
             cfg,
             client: RwLock::new(None),
@@ -72,7 +77,13 @@ impl Upstream {
             opened_at: Mutex::new(None),
             on_change,
             listener: Mutex::new(None),
+            me: me.clone(),
         })
+    }
+
+    /// Whether a request with this access may see and use this upstream.
+    pub(crate) fn visible_to(&self, access: &Access<'_>) -> bool {
+        access.allows(&self.cfg.required_scopes)
     }
 
     fn options(&self) -> ClientOptions {
@@ -84,7 +95,7 @@ impl Upstream {
             .unwrap_or_default(),
             protocol: ProtocolPreference::Auto,
             request_timeout: self.cfg.timeout,
-            handler: Arc::new(Events(self.on_change.clone())),
+            handler: Arc::new(Events(self.on_change.clone(), self.me.clone())),
             open_get_stream: true,
             ..ClientOptions::default()
         };

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use switchyard_gateway::UpstreamConfig;
 
 /// The whole file.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Config {
     /// Listener and public address.
@@ -23,7 +23,7 @@ pub(crate) struct Config {
     pub(crate) upstreams: Vec<UpstreamConfig>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ServerSection {
     #[serde(default = "default_listen")]
@@ -74,7 +74,7 @@ pub(crate) enum AuthMode {
     None,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuthSection {
     #[serde(default)]
@@ -118,7 +118,7 @@ fn default_scopes() -> Vec<String> {
 }
 
 /// A pre-registered OAuth client.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ClientEntry {
     pub(crate) client_id: String,
@@ -135,7 +135,7 @@ pub(crate) struct ClientEntry {
 }
 
 /// A user of the built-in login.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UserEntry {
     pub(crate) username: String,

@@ -11,12 +11,12 @@ use anyhow::Context as _;
 use axum::routing::get;
 use switchyard_auth::resource::discovery::{discovery_router, McpManifest, ServerCard};
 use switchyard_auth::resource::{
-    protected_resource_metadata_router, BearerLayer, JwksSource, ResourceConfig,
+    protected_resource_metadata_router, BearerLayer, JwksSource, Principal, ResourceConfig,
 };
 use switchyard_auth::server::{
     add_user, register_static_client, AsConfig, AuthorizationServer, StaticClient,
 };
-use switchyard_gateway::Gateway;
+use switchyard_gateway::{Caller, Gateway};
 use switchyard_server::http::OriginPolicy;
 use switchyard_server::{HttpConfig, McpService, Server};
 use switchyard_store::{AuthStore, SqlStore};
@@ -82,11 +82,8 @@ async fn ensure_admin(store: &dyn AuthStore) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(args: Args) -> anyhow::Result<ExitCode> {
-    let mut cfg = match &args.config {
-        Some(p) => Config::load(p)?,
-        None => Config::default(),
-    };
+/// Command-line options win over the file (at start and on every reload alike).
+fn apply_args(cfg: &mut Config, args: &Args) {
     if let Some(l) = args.listen {
         cfg.server.listen = l;
     }
@@ -97,6 +94,26 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     if args.danger_no_auth {
         cfg.auth.mode = AuthMode::None;
     }
+}
+
+/// Puts the gateway's view of the caller next to the bearer layer's [`Principal`]: the gateway
+/// crate knows no authorization crate, only [`Caller`] (see its docs for why).
+fn with_caller(
+    mut req: axum::http::Request<axum::body::Body>,
+) -> axum::http::Request<axum::body::Body> {
+    if let Some(p) = req.extensions().get::<Principal>() {
+        let caller = Caller::new(p.subject.clone(), p.scopes.clone());
+        req.extensions_mut().insert(caller);
+    }
+    req
+}
+
+async fn serve(args: Args) -> anyhow::Result<ExitCode> {
+    let mut cfg = match &args.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    apply_args(&mut cfg, &args);
 
     let (gateway, server) = if cfg.upstreams.is_empty() {
         (None, crate::demo::server())
@@ -167,6 +184,10 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     match cfg.auth.mode {
         AuthMode::None => {
             eprintln!("switchyard: WARNING: serving without authorization (--danger-no-auth / auth.mode = \"none\")");
+            if let Some(gw) = &gateway {
+                // Nobody is authenticated, so required_scopes cannot hide anything.
+                gw.set_open_access(true);
+            }
             app = app.route_service(&path, measured.clone());
         }
         AuthMode::Builtin | AuthMode::External => {
@@ -228,7 +249,10 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             rc.resource_name = Some("Switchyard".into());
             let layer = BearerLayer::new(rc.clone()).context("configuring the bearer check")?;
             let protected = switchyard_server::metrics::Measured::new(
-                tower::Layer::layer(&layer, svc.clone()),
+                tower::Layer::layer(
+                    &layer,
+                    tower::util::MapRequest::new(svc.clone(), with_caller),
+                ),
                 metrics.clone(),
             );
             app = app

@@ -1,0 +1,273 @@
+//! `switchyard serve` as a gateway, run as users run it: a real process federating real stdio
+//! upstreams (the binary's own demo server, `switchyard serve --stdio`), tokens from the
+//! built-in authorization server.
+#![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
+const MODERN: &str = "2026-07-28";
+
+/// A running `switchyard serve`, its stderr lines, and a scratch directory.
+struct Serve {
+    child: Child,
+    url: String,
+    lines: mpsc::Receiver<String>,
+    dir: PathBuf,
+}
+
+impl Serve {
+    fn start(name: &str, config: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let dir = std::env::temp_dir().join(format!("switchyard-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("switchyard.toml"), config).unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(dir.join("switchyard.toml"))
+            .args(extra)
+            .env("XDG_DATA_HOME", &dir)
+            .env("SWITCHYARD_ADMIN_PASSWORD", "admin-pass-for-tests")
+            .env_remove("SWITCHYARD_CONFIG")
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let (tx, lines) = mpsc::channel();
+        let err = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for l in err.lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut s = Self {
+            child,
+            url: String::new(),
+            lines,
+            dir,
+        };
+        let line = s.wait_for("switchyard: serving MCP at ");
+        s.url = line
+            .trim()
+            .strip_prefix("switchyard: serving MCP at ")
+            .unwrap()
+            .to_owned();
+        s
+    }
+
+    /// The next stderr line containing `needle` (earlier lines are dropped).
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.contains(needle) => return l,
+                Ok(l) => seen.push(l),
+                Err(_) => break,
+            }
+        }
+        panic!("no stderr line with {needle:?}; saw:\n{}", seen.join("\n"));
+    }
+
+    fn base(&self) -> String {
+        self.url.trim_end_matches("/mcp").to_owned()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+/// One stateless (2026-07-28) request; returns the JSON-RPC response.
+fn modern(url: &str, token: Option<&str>, method: &str, mut params: Value) -> Value {
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let mut r = http()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", MODERN)
+        .header("mcp-method", method);
+    if let Some(n) = params.get("name").and_then(Value::as_str) {
+        r = r.header("mcp-name", n);
+    }
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    let resp = r
+        .body(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{method}");
+    serde_json::from_str(&resp.text().unwrap()).unwrap()
+}
+
+fn tool_names(resp: &Value) -> Vec<String> {
+    resp["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tools: {resp}"))
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A client-credentials token from the built-in authorization server.
+fn token(base: &str, resource: &str, client: &str, secret: &str, scope: &str) -> String {
+    let tok: Value = http()
+        .post(format!("{base}/token"))
+        .basic_auth(client, Some(secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("resource", resource),
+            ("scope", scope),
+        ])
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+        .parse()
+        .unwrap();
+    tok["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token: {tok}"))
+        .to_owned()
+}
+
+/// An upstream entry running the binary's own demo server over stdio.
+fn demo_upstream(name: &str, extra: &str) -> String {
+    format!(
+        "[[upstreams]]\nname = \"{name}\"\ncommand = {BIN:?}\nargs = [\"serve\", \"--stdio\"]\n{extra}\n"
+    )
+}
+
+#[test]
+fn callers_see_and_call_only_the_upstreams_their_scopes_allow() {
+    let config = format!(
+        r#"[auth]
+scopes = ["mcp:read", "files:read"]
+
+[[auth.clients]]
+client_id = "reader"
+client_secret_env = "READER_SECRET"
+redirect_uris = []
+grant_types = ["client_credentials"]
+
+[[auth.clients]]
+client_id = "robot"
+client_secret_env = "ROBOT_SECRET"
+redirect_uris = []
+grant_types = ["client_credentials"]
+
+{}
+{}"#,
+        demo_upstream("open", ""),
+        demo_upstream("files", "required_scopes = [\"files:read\"]"),
+    );
+    let s = Serve::start(
+        "scopes",
+        &config,
+        &[],
+        &[
+            ("READER_SECRET", "reader-secret"),
+            ("ROBOT_SECRET", "robot-secret"),
+        ],
+    );
+    let base = s.base();
+    let reader = token(
+        &base,
+        &s.url,
+        "reader",
+        "reader-secret",
+        "mcp:read files:read",
+    );
+    let robot = token(&base, &s.url, "robot", "robot-secret", "mcp:read");
+
+    let seen_by_reader = tool_names(&modern(&s.url, Some(&reader), "tools/list", json!({})));
+    let seen_by_robot = tool_names(&modern(&s.url, Some(&robot), "tools/list", json!({})));
+    assert!(
+        seen_by_reader.contains(&"files__add".to_owned()),
+        "{seen_by_reader:?}"
+    );
+    assert!(
+        seen_by_reader.contains(&"open__add".to_owned()),
+        "{seen_by_reader:?}"
+    );
+    assert!(
+        seen_by_robot.contains(&"open__add".to_owned()),
+        "{seen_by_robot:?}"
+    );
+    assert!(
+        seen_by_robot.iter().all(|n| !n.starts_with("files__")),
+        "{seen_by_robot:?}"
+    );
+
+    let add = json!({"name": "files__add", "arguments": {"a": 2, "b": 40}});
+    let ok = modern(&s.url, Some(&reader), "tools/call", add.clone());
+    assert_eq!(ok["result"]["structuredContent"]["sum"], 42.0, "{ok}");
+
+    // The hidden tool fails exactly like a tool that does not exist.
+    let hidden = modern(&s.url, Some(&robot), "tools/call", add);
+    let unknown = modern(
+        &s.url,
+        Some(&robot),
+        "tools/call",
+        json!({"name": "nothere__add", "arguments": {"a": 2, "b": 40}}),
+    );
+    assert!(hidden["result"].is_null(), "{hidden}");
+    assert_eq!(hidden["error"]["code"], unknown["error"]["code"]);
+    assert_eq!(
+        hidden["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("files__add", "X"),
+        unknown["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("nothere__add", "X"),
+    );
+
+    // Prompts and resources follow the same rule.
+    let prompts = |t: &str| {
+        modern(&s.url, Some(t), "prompts/list", json!({}))["result"]["prompts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert!(prompts(&reader).contains(&"files__summarize".to_owned()));
+    assert!(!prompts(&robot).contains(&"files__summarize".to_owned()));
+    let got = modern(
+        &s.url,
+        Some(&robot),
+        "prompts/get",
+        json!({"name": "files__summarize", "arguments": {"text": "x"}}),
+    );
+    assert!(got["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown prompt"));
+}
