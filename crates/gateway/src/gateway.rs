@@ -76,13 +76,37 @@ impl Merged {
     }
 }
 
+/// What a [`Gateway::reload`] changed, by upstream name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadReport {
+    /// Upstreams that are new.
+    pub added: Vec<String>,
+    /// Upstreams that are gone (their connections closed).
+    pub removed: Vec<String>,
+    /// Upstreams whose configuration changed (reconnected with the new one).
+    pub changed: Vec<String>,
+    /// Upstreams left as they were, live connections included.
+    pub unchanged: Vec<String>,
+}
+
+impl ReloadReport {
+    /// Whether the reload changed anything.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+}
+
 /// Federates upstream MCP servers behind one endpoint.
 pub struct Gateway {
-    /// Swappable as a whole (a configuration reload replaces it); readers take a snapshot.
+    /// Swapped whole by [`Gateway::reload`]; readers take a snapshot.
     upstreams: RwLock<Arc<Vec<Arc<Upstream>>>>,
     merged: RwLock<Arc<Merged>>,
     server: Arc<OnceLock<Server>>,
     me: OnceLock<std::sync::Weak<Gateway>>,
+    /// Given to every upstream, including ones a reload adds.
+    on_change: ChangeFn,
+    /// One reload at a time.
+    reloading: tokio::sync::Mutex<()>,
     /// Authorization is off: `required_scopes` hide nothing.
     open_access: AtomicBool,
 }
@@ -133,6 +157,8 @@ impl Gateway {
             merged: RwLock::new(Arc::new(Merged::default())),
             server: server_slot.clone(),
             me: OnceLock::new(),
+            on_change,
+            reloading: tokio::sync::Mutex::new(()),
             open_access: AtomicBool::new(false),
         });
         let _ = gw_slot.set(Arc::downgrade(&gw));
@@ -191,6 +217,64 @@ impl Gateway {
         if let Err(e) = u.refresh().await {
             tracing::warn!(upstream = %u.cfg.name, error = %e, "upstream unavailable; its tools are not listed");
         }
+    }
+
+    /// Applies a new upstream list without dropping sessions: upstreams whose configuration
+    /// is unchanged keep their live connections, new and changed ones connect and list their
+    /// catalogs, removed and replaced ones are closed. Then the catalog is rebuilt and
+    /// `tools`, `prompts` and `resources` `list_changed` go out. Names must be unique (the
+    /// caller validates the configuration first).
+    pub async fn reload(&self, configs: Vec<UpstreamConfig>) -> ReloadReport {
+        let _one = self.reloading.lock().await;
+        let old = self.upstreams();
+        let mut report = ReloadReport::default();
+        let mut next = Vec::with_capacity(configs.len());
+        let mut fresh = Vec::new();
+        for cfg in configs {
+            match old.iter().find(|u| u.cfg.name == cfg.name) {
+                Some(u) if u.cfg == cfg => {
+                    report.unchanged.push(cfg.name.clone());
+                    next.push(u.clone());
+                }
+                found => {
+                    if found.is_some() {
+                        report.changed.push(cfg.name.clone());
+                    } else {
+                        report.added.push(cfg.name.clone());
+                    }
+                    let u = Upstream::new(cfg, self.on_change.clone());
+                    fresh.push(u.clone());
+                    next.push(u);
+                }
+            }
+        }
+        // Catalogs first, so the swap exposes the new tools at once.
+        for u in &fresh {
+            Self::refresh_one(u).await;
+        }
+        let retired: Vec<Arc<Upstream>> = old
+            .iter()
+            .filter(|o| !next.iter().any(|n| Arc::ptr_eq(o, n)))
+            .cloned()
+            .collect();
+        for o in &retired {
+            if !next.iter().any(|n| n.cfg.name == o.cfg.name) {
+                report.removed.push(o.cfg.name.clone());
+            }
+        }
+        *self.upstreams.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        self.rebuild();
+        for o in retired {
+            o.shutdown().await;
+        }
+        if !report.is_empty() {
+            if let Some(s) = self.server.get() {
+                s.notify(ServerEvent::ToolsListChanged);
+                s.notify(ServerEvent::PromptsListChanged);
+                s.notify(ServerEvent::ResourcesListChanged);
+            }
+        }
+        report
     }
 
     async fn upstream_changed(&self, u: &Arc<Upstream>, method: &str) {

@@ -25,5 +25,5 @@ mod upstream;
 
 pub use access::Caller;
 pub use config::{UpstreamConfig, UpstreamTarget};
-pub use gateway::{Gateway, PAGE_SIZE};
+pub use gateway::{Gateway, ReloadReport, PAGE_SIZE};
 pub use upstream::{BREAKER_COOLDOWN, BREAKER_THRESHOLD, LIST_ATTEMPTS};

@@ -1,7 +1,7 @@
 //! One upstream server: its connection (re-established after failures, behind a circuit
 //! breaker), its catalog, and a concurrency cap.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -64,6 +64,8 @@ pub(crate) struct Upstream {
     on_change: ChangeFn,
     listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
     me: Weak<Upstream>,
+    /// Set once a reload removed this upstream: it never connects again.
+    retired: AtomicBool,
 }
 
 impl Upstream {
@@ -78,12 +80,30 @@ impl Upstream {
             on_change,
             listener: Mutex::new(None),
             me: me.clone(),
+            retired: AtomicBool::new(false),
         })
     }
 
     /// Whether a request with this access may see and use this upstream.
     pub(crate) fn visible_to(&self, access: &Access<'_>) -> bool {
         access.allows(&self.cfg.required_scopes)
+    }
+
+    /// Closes the connection for good (the upstream was removed or replaced by a reload).
+    /// Calls already holding the client finish or fail on their own.
+    pub(crate) async fn shutdown(&self) {
+        self.retired.store(true, Ordering::Release);
+        if let Some(t) = self
+            .listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            t.abort();
+        }
+        if let Some(c) = self.client.write().await.take() {
+            c.close().await;
+        }
     }
 
     fn options(&self) -> ClientOptions {
@@ -147,6 +167,12 @@ impl Upstream {
     pub(crate) async fn client(&self) -> Result<Arc<Client>, ClientError> {
         if let Some(c) = self.client.read().await.as_ref() {
             return Ok(c.clone());
+        }
+        if self.retired.load(Ordering::Acquire) {
+            return Err(ClientError::Connect(format!(
+                "upstream {} was removed by a configuration reload",
+                self.cfg.name
+            )));
         }
         if self.circuit_open() {
             return Err(ClientError::Connect(format!(

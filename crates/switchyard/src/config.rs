@@ -192,6 +192,31 @@ impl Config {
         Ok(())
     }
 
+    /// The settings fixed at start that differ in `next` (a reload cannot apply them).
+    pub(crate) fn fixed_settings_changed(&self, next: &Config) -> Vec<&'static str> {
+        let (a, b) = (&self.server, &next.server);
+        let mut out = Vec::new();
+        if a.listen != b.listen {
+            out.push("server.listen");
+        }
+        if a.public_url != b.public_url {
+            out.push("server.public_url");
+        }
+        if a.path != b.path {
+            out.push("server.path");
+        }
+        if a.allowed_hosts != b.allowed_hosts {
+            out.push("server.allowed_hosts");
+        }
+        if a.legacy_sse != b.legacy_sse {
+            out.push("server.legacy_sse");
+        }
+        if self.auth != next.auth {
+            out.push("auth");
+        }
+        out
+    }
+
     /// The public base URL (no trailing slash).
     pub(crate) fn public_url(&self) -> String {
         self.server

@@ -1,10 +1,10 @@
 //! `switchyard serve` as a gateway, run as users run it: a real process federating real stdio
 //! upstreams (the binary's own demo server, `switchyard serve --stdio`), tokens from the
-//! built-in authorization server.
+//! built-in authorization server, a config file rewritten and a real SIGHUP.
 #![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -81,6 +81,15 @@ impl Serve {
 
     fn base(&self) -> String {
         self.url.trim_end_matches("/mcp").to_owned()
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.join("switchyard.toml")
+    }
+
+    fn hangup(&self) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
     }
 }
 
@@ -270,4 +279,149 @@ grant_types = ["client_credentials"]
         .as_str()
         .unwrap()
         .contains("unknown prompt"));
+}
+
+/// Opens a 2025-11-25 session; returns its id.
+fn open_session(url: &str) -> String {
+    let r = http()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {},
+                "clientInfo": {"name": "test", "version": "1"}}})
+            .to_string(),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sid = r.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let _ = r.text();
+    let r = http()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", &sid)
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    sid
+}
+
+/// `tools/list` in a 2025-11-25 session (the answer may come as JSON or as one SSE event).
+fn session_tools(url: &str, sid: &str) -> Vec<String> {
+    let r = http()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", sid)
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "the session is still alive");
+    let text = r.text().unwrap();
+    let json = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data:"))
+        .unwrap_or(&text);
+    tool_names(&serde_json::from_str(json.trim()).unwrap())
+}
+
+/// Reads the session's GET stream in a thread; sends each `data:` line.
+fn listen(url: &str, sid: &str) -> mpsc::Receiver<String> {
+    let resp = reqwest::blocking::Client::builder()
+        .build()
+        .unwrap()
+        .get(url)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", sid)
+        .header("mcp-protocol-version", "2025-11-25")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut r = BufReader::new(resp);
+        let mut line = String::new();
+        while r.read_line(&mut line).unwrap_or(0) > 0 {
+            if let Some(d) = line.trim().strip_prefix("data:") {
+                if tx.send(d.trim().to_owned()).is_err() {
+                    break;
+                }
+            }
+            line.clear();
+        }
+        let _ = r.read_to_end(&mut Vec::new());
+    });
+    rx
+}
+
+fn rewrite(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn sighup_applies_a_new_upstream_to_live_sessions_and_keeps_the_old_config_when_invalid() {
+    let one = demo_upstream("a", "");
+    let s = Serve::start("reload", &one, &["--danger-no-auth"], &[]);
+    let sid = open_session(&s.url);
+    let before = session_tools(&s.url, &sid);
+    assert!(before.contains(&"a__add".to_owned()), "{before:?}");
+    assert!(before.iter().all(|n| !n.starts_with("b__")));
+    let events = listen(&s.url, &sid);
+
+    // A second upstream, gated by a scope: with authorization off it is visible all the same.
+    let two = format!("{one}{}", demo_upstream("b", "required_scopes = [\"x\"]"));
+    rewrite(&s.config_path(), &two);
+    s.hangup();
+    let line = s.wait_for("switchyard: config reloaded");
+    assert!(
+        line.contains("added [\"b\"]") && line.contains("unchanged 1"),
+        "{line}"
+    );
+    let after = session_tools(&s.url, &sid);
+    assert!(after.contains(&"a__add".to_owned()), "{after:?}");
+    assert!(after.contains(&"b__add".to_owned()), "{after:?}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut got = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match events.recv_timeout(left) {
+            Ok(d) if d.contains("notifications/tools/list_changed") => break,
+            Ok(d) => got.push(d),
+            Err(e) => panic!("no tools/list_changed on the session's stream ({e}); got {got:?}"),
+        }
+    }
+
+    // An invalid file: the error names the key and line; the running config stays.
+    let bad = format!("{two}\n[server]\nlisten_port = 3\n");
+    let bad_line = 1 + bad
+        .lines()
+        .position(|l| l.starts_with("listen_port"))
+        .unwrap();
+    rewrite(&s.config_path(), &bad);
+    s.hangup();
+    let line = s.wait_for("switchyard: config reload failed");
+    assert!(
+        line.contains("unknown field `listen_port`") && line.contains(&format!("line {bad_line},")),
+        "{line}"
+    );
+    let still = session_tools(&s.url, &sid);
+    assert_eq!(still, after);
+
+    // A fixed setting is reported, not applied; removing an upstream applies.
+    rewrite(
+        &s.config_path(),
+        &format!("{one}\n[server]\npath = \"/other\"\n"),
+    );
+    s.hangup();
+    let line = s.wait_for("switchyard: config reload: server.path");
+    assert!(line.contains("needs a restart"), "{line}");
+    let line = s.wait_for("switchyard: config reloaded");
+    assert!(line.contains("removed [\"b\"]"), "{line}");
+    let last = session_tools(&s.url, &sid);
+    assert_eq!(last, before);
 }

@@ -294,6 +294,10 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(gw) = &gateway {
         gw.refresh_all().await;
     }
+    #[cfg(unix)]
+    if let Some(path) = args.config.clone() {
+        tokio::spawn(reload_on_sighup(path, args, cfg.clone(), gateway.clone()));
+    }
     tracing::info!(endpoint = %resource, auth = ?cfg.auth.mode, upstreams = cfg.upstreams.len(), "serving");
     eprintln!("switchyard: serving MCP at {resource}");
     let shutdown = async move {
@@ -304,6 +308,86 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
     switchyard_server::serve(listener, app, shutdown).await?;
     let _: Option<Server> = None;
     Ok(ExitCode::SUCCESS)
+}
+
+/// SIGHUP: re-reads the config file. An invalid file is reported (key and line) and the running
+/// configuration stays; a valid one has its upstreams applied live. Settings fixed at start
+/// (listener, public URL, path, authorization, the demo server) are reported as needing a
+/// restart and otherwise ignored.
+#[cfg(unix)]
+async fn reload_on_sighup(
+    path: PathBuf,
+    args: Args,
+    mut running: Config,
+    gateway: Option<Arc<Gateway>>,
+) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGHUP; config reload is off");
+            return;
+        }
+    };
+    while hup.recv().await.is_some() {
+        let mut next = match Config::load(&path) {
+            Ok(c) => c,
+            Err(e) => {
+                let e = one_line(&format!("{e:#}"));
+                tracing::error!(error = %e, "config reload failed; keeping the running configuration");
+                eprintln!(
+                    "switchyard: config reload failed, keeping the running configuration: {e}"
+                );
+                continue;
+            }
+        };
+        apply_args(&mut next, &args);
+        // The public URL was filled in from the bound address at start.
+        if next.server.public_url.is_none() {
+            next.server
+                .public_url
+                .clone_from(&running.server.public_url);
+        }
+        for key in running.fixed_settings_changed(&next) {
+            tracing::warn!(key, "config reload: this setting needs a restart; ignored");
+            eprintln!("switchyard: config reload: {key} changed; it needs a restart (ignored)");
+        }
+        match &gateway {
+            Some(gw) if !next.upstreams.is_empty() => {
+                let r = gw.reload(next.upstreams.clone()).await;
+                tracing::info!(added = ?r.added, removed = ?r.removed, changed = ?r.changed, unchanged = r.unchanged.len(), "config reloaded");
+                eprintln!(
+                    "switchyard: config reloaded: added {:?}, removed {:?}, changed {:?}, unchanged {}",
+                    r.added,
+                    r.removed,
+                    r.changed,
+                    r.unchanged.len()
+                );
+                running.upstreams = next.upstreams;
+            }
+            _ if next.upstreams != running.upstreams => {
+                // Switching between the demo server and a gateway replaces the whole server.
+                tracing::warn!("config reload: switching between the demo server and upstreams needs a restart; ignored");
+                eprintln!("switchyard: config reload: switching between the demo server and upstreams needs a restart (ignored)");
+            }
+            _ => eprintln!("switchyard: config reloaded: no upstream changes"),
+        }
+    }
+}
+
+/// A TOML error on one log line: its location and message, without the source excerpt and
+/// caret lines drawn under it.
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .map(str::trim)
+        .filter(|l| {
+            let excerpt = l.split_once('|').is_some_and(|(n, _)| {
+                n.trim().is_empty() || n.trim().chars().all(|c| c.is_ascii_digit())
+            });
+            !l.is_empty() && !excerpt
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 async fn shutdown_signal() {
