@@ -22,6 +22,7 @@ use switchyard_server::{method_not_found, RequestContext, RequestHandler, Server
 
 use crate::access::Access;
 use crate::config::UpstreamConfig;
+use crate::tool_search::{Intercept, ToolSearch, ToolSearchConfig, ToolSearchError};
 use crate::upstream::{ChangeFn, Upstream};
 
 /// Page size of merged listings.
@@ -109,6 +110,8 @@ pub struct Gateway {
     reloading: tokio::sync::Mutex<()>,
     /// Authorization is off: `required_scopes` hide nothing.
     open_access: AtomicBool,
+    /// Tool search mode, when enabled (see [`Gateway::enable_tool_search`]).
+    tool_search: OnceLock<Arc<ToolSearch>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -160,6 +163,7 @@ impl Gateway {
             on_change,
             reloading: tokio::sync::Mutex::new(()),
             open_access: AtomicBool::new(false),
+            tool_search: OnceLock::new(),
         });
         let _ = gw_slot.set(Arc::downgrade(&gw));
         let _ = gw.me.set(Arc::downgrade(&gw));
@@ -190,6 +194,18 @@ impl Gateway {
     /// whose extensions hold no [`Caller`](crate::Caller) sees only upstreams without them.
     pub fn set_open_access(&self, open: bool) {
         self.open_access.store(open, Ordering::Relaxed);
+    }
+
+    /// Turns on tool search mode: `tools/list` shows the pinned tools, the tools each session
+    /// found, and the `search_tools` and `call_tool` gateway tools (see [`ToolSearchConfig`]).
+    /// Call before serving; the index follows the merged catalog from then on.
+    pub fn enable_tool_search(&self, cfg: ToolSearchConfig) -> Result<(), ToolSearchError> {
+        let ts = Arc::new(ToolSearch::new(cfg)?);
+        self.tool_search
+            .set(ts)
+            .map_err(|_| ToolSearchError::AlreadyEnabled)?;
+        self.rebuild();
+        Ok(())
     }
 
     /// A snapshot of the current upstreams.
@@ -354,6 +370,12 @@ impl Gateway {
             m.templates.extend(cat.templates.iter().cloned());
             m.template_owners
                 .extend(std::iter::repeat_n(u.clone(), cat.templates.len()));
+        }
+        if let Some(ts) = self.tool_search.get() {
+            ts.sync(m.tools.iter().zip(&m.tool_owners).filter_map(|(t, u)| {
+                let route = m.tool_routes.get(t.get("name")?.as_str()?)?;
+                Some((u.cfg.name.as_str(), route.name.as_str(), t))
+            }));
         }
         *self.merged.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(m);
     }
@@ -640,6 +662,9 @@ impl RequestHandler for Gateway {
             match method.as_str() {
                 methods::TOOLS_LIST => {
                     let items = m.visible(&m.tools, &m.tool_owners, &access);
+                    if let Some(ts) = this.tool_search.get() {
+                        return this.list(&ctx, p, &ts.visible_tools(&ctx, &items), "tools", true);
+                    }
                     this.list(&ctx, p, &items, "tools", true)
                 }
                 methods::PROMPTS_LIST => {
@@ -655,7 +680,18 @@ impl RequestHandler for Gateway {
                     this.list(&ctx, p, &items, "resourceTemplates", true)
                 }
                 methods::TOOLS_CALL => {
-                    let cp: CallParams = parse(p)?;
+                    let mut cp: CallParams = parse(p)?;
+                    if let Some(ts) = this.tool_search.get() {
+                        let allowed = |n: &str| visible(m.tool_routes.get(n)).is_some();
+                        match ts.intercept(&cp.name, cp.arguments.as_deref(), &ctx, &allowed) {
+                            Intercept::Reply(r) => return r,
+                            Intercept::Forward { name, arguments } => {
+                                cp.name = name;
+                                cp.arguments = arguments;
+                            }
+                            Intercept::Pass => {}
+                        }
+                    }
                     let Some(route) = visible(m.tool_routes.get(&cp.name)) else {
                         return Err(ErrorObject::new(
                             ErrorCode::INVALID_PARAMS,
