@@ -21,6 +21,9 @@ pub enum UpstreamTarget {
         /// caller's.
         #[serde(default)]
         bearer_token: Option<String>,
+        /// OAuth 2.1 client credentials: the gateway fetches (and renews) its own token.
+        #[serde(default)]
+        oauth: Option<OAuthCredentials>,
     },
     /// A local server started as a child process speaking stdio.
     Command {
@@ -45,6 +48,7 @@ impl std::fmt::Debug for UpstreamTarget {
                 url,
                 headers,
                 bearer_token,
+                oauth,
             } => {
                 // Header values are often credentials (`Authorization`, API keys).
                 let mut names: Vec<&String> = headers.keys().collect();
@@ -53,6 +57,7 @@ impl std::fmt::Debug for UpstreamTarget {
                     .field("url", url)
                     .field("headers", &names)
                     .field("bearer_token", &bearer_token.as_ref().map(|_| "<redacted>"))
+                    .field("oauth", oauth)
                     .finish()
             }
             Self::Command {
@@ -72,6 +77,100 @@ impl std::fmt::Debug for UpstreamTarget {
             }
         }
     }
+}
+
+/// OAuth 2.1 client credentials (RFC 6749 §4.4) the gateway uses for one upstream. The token is
+/// the gateway's own, never a caller's. `Debug` hides the secret.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthCredentials {
+    /// The authorization server's token endpoint. Without it the endpoint is discovered from
+    /// the upstream's protected-resource metadata (RFC 9728) and its authorization server's
+    /// metadata (RFC 8414).
+    #[serde(default)]
+    pub token_url: Option<String>,
+    /// The pre-registered `client_id`.
+    pub client_id: String,
+    /// The client secret, inline. Prefer `client_secret_env`.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Name of the environment variable holding the client secret.
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    /// Scopes requested (`scope`, space-joined); empty sends none.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// The RFC 8707 `resource` indicator; defaults to the protected-resource metadata's
+    /// `resource`, else the upstream URL.
+    #[serde(default)]
+    pub resource: Option<String>,
+}
+
+impl std::fmt::Debug for OAuthCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthCredentials")
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("client_secret_env", &self.client_secret_env)
+            .field("scopes", &self.scopes)
+            .field("resource", &self.resource)
+            .finish()
+    }
+}
+
+impl OAuthCredentials {
+    /// The client secret: inline, else from the named environment variable.
+    pub fn secret(&self) -> Result<String, ConfigError> {
+        match (&self.client_secret, &self.client_secret_env) {
+            (Some(s), None) => Ok(s.clone()),
+            (None, Some(var)) => std::env::var(var).map_err(|_| ConfigError::SecretEnvUnset {
+                client_id: self.client_id.clone(),
+                var: var.clone(),
+            }),
+            (Some(_), Some(_)) => Err(ConfigError::SecretTwice {
+                client_id: self.client_id.clone(),
+            }),
+            (None, None) => Err(ConfigError::NoSecret {
+                client_id: self.client_id.clone(),
+            }),
+        }
+    }
+}
+
+/// A configuration that parses but cannot work.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `client_secret_env` names a variable that is not set.
+    #[error("oauth client {client_id}: the environment variable {var} is not set")]
+    SecretEnvUnset {
+        /// The client.
+        client_id: String,
+        /// The variable.
+        var: String,
+    },
+    /// Both `client_secret` and `client_secret_env`.
+    #[error("oauth client {client_id}: give client_secret or client_secret_env, not both")]
+    SecretTwice {
+        /// The client.
+        client_id: String,
+    },
+    /// Neither `client_secret` nor `client_secret_env`.
+    #[error("oauth client {client_id}: client_secret or client_secret_env is required")]
+    NoSecret {
+        /// The client.
+        client_id: String,
+    },
+    /// Both a static bearer token and OAuth credentials.
+    #[error("upstream {upstream}: give bearer_token or oauth, not both")]
+    TwoCredentials {
+        /// The upstream.
+        upstream: String,
+    },
 }
 
 /// One upstream server.
@@ -137,6 +236,7 @@ impl UpstreamConfig {
                 url: url.into(),
                 headers: HashMap::new(),
                 bearer_token: None,
+                oauth: None,
             },
         )
     }
@@ -165,6 +265,24 @@ impl UpstreamConfig {
             max_concurrency: default_concurrency(),
             required_scopes: Vec::new(),
         }
+    }
+
+    /// Checks what parsing cannot: one credential at most, and a usable OAuth secret.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let UpstreamTarget::Url {
+            bearer_token,
+            oauth: Some(o),
+            ..
+        } = &self.target
+        {
+            if bearer_token.is_some() {
+                return Err(ConfigError::TwoCredentials {
+                    upstream: self.name.clone(),
+                });
+            }
+            o.secret()?;
+        }
+        Ok(())
     }
 
     /// The prefix applied to this upstream's tool and prompt names.

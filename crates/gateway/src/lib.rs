@@ -20,12 +20,13 @@
 
 mod access;
 mod config;
+mod credentials;
 mod gateway;
 pub mod tool_search;
 mod upstream;
 
 pub use access::Caller;
-pub use config::{UpstreamConfig, UpstreamTarget};
+pub use config::{ConfigError, OAuthCredentials, UpstreamConfig, UpstreamTarget};
 pub use gateway::{Gateway, ReloadReport, PAGE_SIZE};
 pub use tool_search::{ToolSearchConfig, ToolSearchError, ToolSearchMode};
 pub use upstream::{BREAKER_COOLDOWN, BREAKER_THRESHOLD, LIST_ATTEMPTS};

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use switchyard_client::{
-    BoxFuture, Client, ClientError, ClientHandler, ClientOptions, ProtocolPreference, StaticToken,
-    StdioCommand,
+    AuthProvider, BoxFuture, Client, ClientError, ClientHandler, ClientOptions, ProtocolPreference,
+    StaticToken, StdioCommand,
 };
 use switchyard_protocol::jsonrpc::ErrorObject;
 use switchyard_protocol::types::{methods, Implementation};
@@ -16,6 +16,7 @@ use tokio::sync::{RwLock, Semaphore};
 
 use crate::access::Access;
 use crate::config::{UpstreamConfig, UpstreamTarget};
+use crate::credentials::ClientCredentials;
 
 /// Consecutive failures that open the circuit.
 pub const BREAKER_THRESHOLD: u32 = 3;
@@ -66,10 +67,29 @@ pub(crate) struct Upstream {
     me: Weak<Upstream>,
     /// Set once a reload removed this upstream: it never connects again.
     retired: AtomicBool,
+    /// The gateway's own credential for this upstream; kept across reconnects so a fetched
+    /// OAuth token is reused until it expires.
+    auth: Option<Arc<dyn AuthProvider>>,
 }
 
 impl Upstream {
     pub(crate) fn new(cfg: UpstreamConfig, on_change: ChangeFn) -> Arc<Self> {
+        let auth: Option<Arc<dyn AuthProvider>> = match &cfg.target {
+            UpstreamTarget::Url {
+                url,
+                oauth: Some(o),
+                ..
+            } => Some(Arc::new(ClientCredentials::new(
+                url,
+                o.clone(),
+                cfg.timeout,
+            ))),
+            UpstreamTarget::Url {
+                bearer_token: Some(t),
+                ..
+            } => Some(Arc::new(StaticToken(t.clone()))),
+            _ => None,
+        };
         Arc::new_cyclic(|me| Self {
             permits: Semaphore::new(cfg.max_concurrency.max(1)),
             cfg,
@@ -81,6 +101,7 @@ impl Upstream {
             listener: Mutex::new(None),
             me: me.clone(),
             retired: AtomicBool::new(false),
+            auth,
         })
     }
 
@@ -119,20 +140,13 @@ impl Upstream {
             open_get_stream: true,
             ..ClientOptions::default()
         };
-        if let UpstreamTarget::Url {
-            headers,
-            bearer_token,
-            ..
-        } = &self.cfg.target
-        {
+        if let UpstreamTarget::Url { headers, .. } = &self.cfg.target {
             o.headers = headers
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            if let Some(t) = bearer_token {
-                o.auth = Some(Arc::new(StaticToken(t.clone())));
-            }
         }
+        o.auth.clone_from(&self.auth);
         o
     }
 

@@ -188,6 +188,8 @@ impl Config {
             if !names.insert(&u.name) {
                 anyhow::bail!("upstreams: the name {:?} is used twice", u.name);
             }
+            u.validate()
+                .map_err(|e| anyhow::anyhow!("upstreams ({}): {e}", u.name))?;
         }
         Ok(())
     }

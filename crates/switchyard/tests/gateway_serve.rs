@@ -19,6 +19,8 @@ struct Serve {
     child: Child,
     url: String,
     lines: mpsc::Receiver<String>,
+    /// Every stderr line received so far.
+    history: std::cell::RefCell<Vec<String>>,
     dir: PathBuf,
 }
 
@@ -54,6 +56,7 @@ impl Serve {
             child,
             url: String::new(),
             lines,
+            history: std::cell::RefCell::default(),
             dir,
         };
         let line = s.wait_for("switchyard: serving MCP at ");
@@ -71,12 +74,24 @@ impl Serve {
         let mut seen = Vec::new();
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             match self.lines.recv_timeout(left) {
-                Ok(l) if l.contains(needle) => return l,
-                Ok(l) => seen.push(l),
+                Ok(l) => {
+                    self.history.borrow_mut().push(l.clone());
+                    if l.contains(needle) {
+                        return l;
+                    }
+                    seen.push(l);
+                }
                 Err(_) => break,
             }
         }
         panic!("no stderr line with {needle:?}; saw:\n{}", seen.join("\n"));
+    }
+
+    /// Every stderr line so far.
+    fn drain(&self) -> Vec<String> {
+        let mut h = self.history.borrow_mut();
+        h.extend(self.lines.try_iter());
+        h.clone()
     }
 
     fn base(&self) -> String {
@@ -424,4 +439,93 @@ fn sighup_applies_a_new_upstream_to_live_sessions_and_keeps_the_old_config_when_
     assert!(line.contains("removed [\"b\"]"), "{line}");
     let last = session_tools(&s.url, &sid);
     assert_eq!(last, before);
+}
+
+#[test]
+fn the_gateway_gets_its_own_token_for_a_protected_upstream_with_client_credentials() {
+    // The upstream: serve with the built-in authorization server in front of its demo server,
+    // which knows the gateway as a confidential client.
+    let up = Serve::start(
+        "cc-upstream",
+        "[[auth.clients]]\nclient_id = \"gateway\"\nclient_secret_env = \"GW_SECRET\"\nredirect_uris = []\ngrant_types = [\"client_credentials\"]\n",
+        &[],
+        &[("GW_SECRET", "gw-secret-for-tests")],
+    );
+    let bare = modern_status(&up.url, "tools/list");
+    assert_eq!(bare, 401, "the upstream is protected");
+    let add = json!({"name": "up__add", "arguments": {"a": 2, "b": 40}});
+    // Token endpoint discovered from the upstream's metadata, then given explicitly.
+    for token_url in [
+        String::new(),
+        format!(", token_url = \"{}/token\"", up.base()),
+    ] {
+        let cfg = format!(
+            "[[upstreams]]\nname = \"up\"\nurl = \"{}\"\noauth = {{ client_id = \"gateway\", client_secret_env = \"GW_SECRET\", scopes = [\"mcp:read\"]{token_url} }}\n",
+            up.url
+        );
+        let gw = Serve::start(
+            "cc-gateway",
+            &cfg,
+            &["--danger-no-auth"],
+            &[("GW_SECRET", "gw-secret-for-tests")],
+        );
+        let names = tool_names(&modern(&gw.url, None, "tools/list", json!({})));
+        assert!(
+            names.contains(&"up__add".to_owned()),
+            "{token_url}: {names:?}"
+        );
+        let r = modern(&gw.url, None, "tools/call", add.clone());
+        assert_eq!(r["result"]["structuredContent"]["sum"], 42.0, "{r}");
+    }
+    // A wrong secret: the upstream is left out, and the secret appears in no log line.
+    let cfg = format!(
+        "[[upstreams]]\nname = \"up\"\nurl = \"{}\"\noauth = {{ client_id = \"gateway\", client_secret_env = \"GW_SECRET\" }}\n",
+        up.url
+    );
+    let gw = Serve::start(
+        "cc-wrong",
+        &cfg,
+        &["--danger-no-auth"],
+        &[
+            ("GW_SECRET", "not-the-secret-xyzzy"),
+            ("SWITCHYARD_LOG", "debug"),
+        ],
+    );
+    let names = tool_names(&modern(&gw.url, None, "tools/list", json!({})));
+    assert!(names.is_empty(), "{names:?}");
+    let r = modern(&gw.url, None, "tools/call", add);
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown tool"),
+        "{r}"
+    );
+    let logs = gw.drain();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("invalid_client") || l.contains("refused")),
+        "the refusal is logged: {logs:?}"
+    );
+    assert!(logs.iter().all(|l| !l.contains("xyzzy")), "{logs:?}");
+}
+
+/// The HTTP status of a bare (unauthenticated) stateless request.
+fn modern_status(url: &str, method: &str) -> u16 {
+    http()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", MODERN)
+        .header("mcp-method", method)
+        .body(
+            json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": {"_meta": {
+            "io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/clientCapabilities": {}}}})
+            .to_string(),
+        )
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
 }
