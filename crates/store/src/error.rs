@@ -18,6 +18,9 @@ pub enum StoreError {
         /// What was wrong.
         reason: String,
     },
+    /// The caller passed something the store will not keep (the reason says what).
+    #[error("invalid input: {0}")]
+    Invalid(String),
     /// The data directory for the default SQLite file could not be created.
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {

@@ -25,6 +25,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The same store also caches embedding vectors for tool search
+//! ([`SqlStore::embedding_vectors`], [`SqlStore::put_embedding_vectors`]), so an index rebuilt
+//! after a restart embeds only tools whose text changed.
+//!
 //! The crate has no cargo features; both database drivers are always compiled in.
 #![forbid(unsafe_code)]
 
@@ -33,11 +37,14 @@ mod migrate;
 mod records;
 mod sql;
 mod store;
+mod vectors;
 
 pub use error::StoreError;
+pub use migrate::SCHEMA_VERSION;
 pub use records::{
     ClientRecord, CodeRecord, CodeRedemption, RefreshRecord, RefreshUse, SecretHash,
     SigningKeyRecord, UserRecord,
 };
-pub use sql::{default_sqlite_url, SqlStore};
+pub use sql::{default_sqlite_url, default_sqlite_url_named, SqlStore};
 pub use store::AuthStore;
+pub use vectors::MAX_VECTOR_DIMS;

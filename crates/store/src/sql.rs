@@ -39,6 +39,12 @@ pub struct SqlStore {
 /// `$XDG_DATA_HOME`, else `$HOME/.local/share`, else the current directory. Creates the
 /// directory, readable only by its owner on Unix.
 pub fn default_sqlite_url() -> Result<String, StoreError> {
+    default_sqlite_url_named("auth.db")
+}
+
+/// Like [`default_sqlite_url`], for another database file in the same directory (the tool
+/// search cache keeps its vectors apart from the authorization data in `search.db`).
+pub fn default_sqlite_url_named(file_name: &str) -> Result<String, StoreError> {
     let base = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
@@ -58,7 +64,7 @@ pub fn default_sqlite_url() -> Result<String, StoreError> {
     }
     Ok(format!(
         "sqlite://{}?mode=rwc",
-        dir.join("auth.db").display()
+        dir.join(file_name).display()
     ))
 }
 
@@ -149,6 +155,11 @@ impl SqlStore {
         Ok(store)
     }
 
+    /// The connection pool, for the other modules' queries.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Whether this store is backed by PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         self.backend == Backend::Postgres
@@ -213,7 +224,7 @@ impl SqlStore {
     }
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

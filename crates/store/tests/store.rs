@@ -291,7 +291,10 @@ async fn sqlite_file_survives_reopen_and_migrations_run_once() {
     let url = format!("sqlite://{}?mode=rwc", dir.join("auth.db").display());
     {
         let s = SqlStore::open(&url).await.unwrap();
-        assert_eq!(s.schema_version().await.unwrap(), 1);
+        assert_eq!(
+            s.schema_version().await.unwrap(),
+            switchyard_store::SCHEMA_VERSION
+        );
         s.put_client(&client("persisted")).await.unwrap();
         s.put_code(&code("persisted", "persisted-code"))
             .await
@@ -301,7 +304,10 @@ async fn sqlite_file_survives_reopen_and_migrations_run_once() {
             .unwrap();
     }
     let s = SqlStore::open(&url).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 1);
+    assert_eq!(
+        s.schema_version().await.unwrap(),
+        switchyard_store::SCHEMA_VERSION
+    );
     assert_eq!(
         s.client("persisted").await.unwrap(),
         Some(client("persisted"))

@@ -4,6 +4,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
@@ -14,10 +16,24 @@ fn real_catalog() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../eval/catalog.json")
 }
 
+/// Runs `switchyard search` with a data directory of its own, so the default embeddings cache
+/// of one run never serves another.
 fn search(args: &[&str]) -> Output {
+    static RUN: AtomicUsize = AtomicUsize::new(0);
+    let data = std::env::temp_dir().join(format!(
+        "switchyard-search-data-{}-{}",
+        std::process::id(),
+        RUN.fetch_add(1, Ordering::Relaxed)
+    ));
+    search_with_data(args, &data)
+}
+
+fn search_with_data(args: &[&str], data: &Path) -> Output {
     Command::new(BIN)
         .arg("search")
         .args(args)
+        .env("XDG_DATA_HOME", data)
+        .env_remove("SWITCHYARD_EMBEDDINGS_CACHE")
         .output()
         .expect("switchyard runs")
 }
@@ -514,62 +530,150 @@ fn max_embeddings_response_bytes_cuts_off_a_runaway_endpoint() {
     );
 }
 
-#[test]
-fn embeddings_cache_file_spares_the_endpoint_on_the_next_run() {
-    let cat = small_catalog("cache");
-    let cache = cat.with_file_name("vectors.bin");
-    std::fs::remove_file(&cache).ok();
-    // Three requests in all: the catalog and the query on the first run, only the query on
-    // the second. A second run that re-embedded the catalog would find nothing listening.
-    let url = fake_embeddings_server(3);
-    for _ in 0..2 {
-        let out = search(&[
-            "rain",
-            "--mode",
-            "hybrid",
-            "--catalog",
-            cat.to_str().expect("utf8"),
-            "--output",
-            "json",
-            "--embeddings-url",
-            &url,
-            "--embeddings-cache",
-            cache.to_str().expect("utf8"),
-        ]);
-        assert_eq!(names(&stdout_json(&out))[0], "weather/get_forecast");
-    }
-    let bytes = std::fs::read(&cache).expect("cache written");
-    assert!(bytes.starts_with(b"SYVCACH1"));
+/// What a counting embeddings endpoint has been asked.
+#[derive(Default)]
+struct Calls {
+    requests: AtomicUsize,
+    inputs: AtomicUsize,
 }
 
-#[test]
-fn corrupt_embeddings_cache_is_a_clear_error() {
-    let cat = small_catalog("cache-corrupt");
-    let cache = cat.with_file_name("vectors.bin");
-    std::fs::write(&cache, b"SYVCACH1 not a record").expect("write");
-    let out = search(&[
+/// An OpenAI-compatible `/v1/embeddings` endpoint on 127.0.0.1 that counts its requests and
+/// inputs, answering as [`fake_embeddings_server`] does. It stands in for an embedding model
+/// service, which is outside the product.
+fn counting_embeddings_server() -> (String, Arc<Calls>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    let calls = Arc::new(Calls::default());
+    let seen = calls.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let req: Value = serde_json::from_slice(&body).unwrap_or_default();
+            let inputs = req["input"].as_array().cloned().unwrap_or_default();
+            seen.requests.fetch_add(1, Ordering::SeqCst);
+            seen.inputs.fetch_add(inputs.len(), Ordering::SeqCst);
+            let data: Vec<Value> = inputs
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let t = t.as_str().unwrap_or("").to_lowercase();
+                    let v = if t.contains("rain") || t.contains("weather") {
+                        [1.0, 0.0]
+                    } else {
+                        [0.0, 1.0]
+                    };
+                    json!({"object": "embedding", "index": i, "embedding": v})
+                })
+                .collect();
+            let resp = json!({"object": "list", "data": data}).to_string();
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{resp}", resp.len());
+        }
+    });
+    (format!("http://{addr}/v1/embeddings"), calls)
+}
+
+fn hybrid_run(cat: &Path, url: &str, extra: &[&str], data: &Path) -> Vec<String> {
+    let mut args = vec![
         "rain",
         "--mode",
         "hybrid",
         "--catalog",
         cat.to_str().expect("utf8"),
+        "--output",
+        "json",
         "--embeddings-url",
-        "http://127.0.0.1:9/v1/embeddings",
-        "--embeddings-cache",
-        cache.to_str().expect("utf8"),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("is corrupt"), "{}", stderr(&out));
+        url,
+    ];
+    args.extend_from_slice(extra);
+    names(&stdout_json(&search_with_data(&args, data)))
+}
+
+/// Texts embedded since the last call (the query is one of them on every run).
+fn embedded_since(calls: &Calls, last: &mut usize) -> usize {
+    let now = calls.inputs.load(Ordering::SeqCst);
+    let n = now - *last;
+    *last = now;
+    n
 }
 
 #[test]
-fn max_embeddings_cache_bytes_rejects_oversized_cache_files() {
-    let cat = small_catalog("cache-huge");
+fn embeddings_cached_in_the_store_spare_the_endpoint_on_the_next_run() {
+    let cat = small_catalog("store-cache");
+    let db = cat.with_file_name("vectors.db");
+    std::fs::remove_file(&db).ok();
+    let data = cat.with_file_name("data");
+    let (url, calls) = counting_embeddings_server();
+    let cache = ["--embeddings-cache", db.to_str().expect("utf8")];
+    let mut last = 0;
+
+    // First build: the three tools and the query.
+    let hits = hybrid_run(&cat, &url, &cache, &data);
+    assert_eq!(hits[0], "weather/get_forecast");
+    assert_eq!(embedded_since(&calls, &mut last), 3 + 1);
+    // Second build over unchanged tools: only the query is embedded.
+    let requests = calls.requests.load(Ordering::SeqCst);
+    let hits = hybrid_run(&cat, &url, &cache, &data);
+    assert_eq!(hits[0], "weather/get_forecast");
+    assert_eq!(embedded_since(&calls, &mut last), 1);
+    assert_eq!(calls.requests.load(Ordering::SeqCst), requests + 1);
+
+    // One tool changes: only it (and the query) is embedded again.
+    std::fs::write(
+        &cat,
+        json!({"servers": [
+            {"name": "weather", "tools": [
+                {"name": "get_forecast", "description": "Weather forecast for a city, hourly",
+                 "inputSchema": {"type": "object", "properties": {"city": {"type": "string"}}}}]},
+            {"name": "files", "tools": [
+                {"name": "read_file", "description": "Read a file from disk"},
+                {"name": "查找文件", "description": "按名称查找文件"}]}
+        ]})
+        .to_string(),
+    )
+    .expect("rewrite catalog");
+    hybrid_run(&cat, &url, &cache, &data);
+    assert_eq!(embedded_since(&calls, &mut last), 1 + 1);
+
+    // Without a cache everything is embedded every time.
+    hybrid_run(&cat, &url, &["--no-embeddings-cache"], &data);
+    assert_eq!(embedded_since(&calls, &mut last), 3 + 1);
+    assert!(!data.join("switchyard").join("search.db").exists());
+}
+
+#[test]
+fn the_default_embeddings_cache_is_search_db_in_the_data_directory() {
+    let cat = small_catalog("default-cache");
+    let data = cat.with_file_name("data");
+    std::fs::remove_dir_all(&data).ok();
+    let (url, calls) = counting_embeddings_server();
+    let mut last = 0;
+    hybrid_run(&cat, &url, &[], &data);
+    assert_eq!(embedded_since(&calls, &mut last), 3 + 1);
+    assert!(data.join("switchyard").join("search.db").exists());
+    hybrid_run(&cat, &url, &[], &data);
+    assert_eq!(embedded_since(&calls, &mut last), 1);
+}
+
+#[test]
+fn an_embeddings_cache_that_is_not_a_database_is_a_clear_error() {
+    let cat = small_catalog("cache-corrupt");
     let cache = cat.with_file_name("vectors.bin");
-    // One byte past the 512 MiB limit; sparse, so it costs no disk.
-    std::fs::File::create(&cache)
-        .and_then(|f| f.set_len(512 * 1024 * 1024 + 1))
-        .expect("sparse file");
+    std::fs::write(&cache, vec![0x5a; 4096]).expect("write");
     let out = search(&[
         "rain",
         "--mode",
@@ -583,11 +687,10 @@ fn max_embeddings_cache_bytes_rejects_oversized_cache_files() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("larger than 536870912 bytes"),
+        stderr(&out).contains("cannot use the embeddings cache"),
         "{}",
         stderr(&out)
     );
-    std::fs::remove_file(&cache).ok();
 }
 
 /// `switchyard serve` with the built-in demo server and no authorization, stopped on drop.

@@ -26,12 +26,8 @@ const MAX_EMBEDDINGS_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
 /// Time allowed for one embeddings request.
 const EMBEDDINGS_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Largest embeddings cache file read, in bytes: 10,000 tools × 3,072 dimensions × 4 bytes is
-/// 123 MB; 512 MiB bounds a wrong path pointing at some huge file.
-const MAX_EMBEDDINGS_CACHE_BYTES: u64 = 512 * 1024 * 1024;
-
-/// First bytes of an embeddings cache file (format version 1).
-const CACHE_MAGIC: &[u8; 8] = b"SYVCACH1";
+/// File name of the default embeddings cache, a SQLite database in the data directory.
+const DEFAULT_CACHE_FILE: &str = "search.db";
 
 /// Exit code for a query, pattern or catalog that cannot be searched.
 const EXIT_BAD_INPUT: u8 = 2;
@@ -120,10 +116,15 @@ pub(crate) struct Args {
         hide_env_values = true
     )]
     embeddings_api_key: Option<String>,
-    /// File that keeps tool embeddings between runs (created if missing), so only new or
-    /// changed tools are sent to the endpoint.
-    #[arg(long, value_name = "FILE", env = "SWITCHYARD_EMBEDDINGS_CACHE")]
-    embeddings_cache: Option<PathBuf>,
+    /// Where tool embeddings are kept between runs, so only new or changed tools are sent to
+    /// the endpoint: a database URL (`sqlite://…`, `postgres://…`) or the path of a SQLite
+    /// file (created if missing). Default: search.db in the data directory
+    /// ($XDG_DATA_HOME/switchyard, else ~/.local/share/switchyard).
+    #[arg(long, value_name = "DB", env = "SWITCHYARD_EMBEDDINGS_CACHE")]
+    embeddings_cache: Option<String>,
+    /// Keep no embeddings between runs: embed the whole catalog every time.
+    #[arg(long, conflicts_with = "embeddings_cache")]
+    no_embeddings_cache: bool,
 }
 
 /// Runs the subcommand.
@@ -154,20 +155,23 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             embedder =
                 HttpEmbedder::new(url, &args.embeddings_model, args.embeddings_api_key.clone())?;
             let mut v = DocVectors::new();
-            // Vectors persist in --embeddings-cache until the store crate keeps them.
-            match &args.embeddings_cache {
-                Some(path) => {
-                    let mut cache = match FileVectorCache::load(path) {
-                        Ok(cache) => cache,
-                        Err(e) => return bad_input(&e),
-                    };
-                    v.sync(&index, &embedder, &mut cache)
-                        .context("embedding the catalog")?;
-                    cache.save()?;
-                }
-                None => {
-                    v.sync(&index, &embedder, &mut MemoryVectorCache::default())
-                        .context("embedding the catalog")?;
+            if args.no_embeddings_cache {
+                v.sync(&index, &embedder, &mut MemoryVectorCache::default())
+                    .context("embedding the catalog")?;
+            } else {
+                let mut cache = match StoreVectorCache::open(
+                    args.embeddings_cache.as_deref(),
+                    &index,
+                    &args.embeddings_model,
+                ) {
+                    Ok(cache) => cache,
+                    Err(e) => return bad_input(&e),
+                };
+                v.sync(&index, &embedder, &mut cache)
+                    .context("embedding the catalog")?;
+                if let Err(e) = cache.save(&args.embeddings_model) {
+                    // The cache only saves work; the search itself succeeded.
+                    eprintln!("warning: {e:#}");
                 }
             }
             vectors = v;
@@ -310,83 +314,80 @@ fn print(hits: &[Hit<'_>], output: Output) -> io::Result<()> {
     out.flush()
 }
 
-/// A [`VectorCache`] kept in a file: the magic bytes, then records of a 32-byte key, a
-/// little-endian `u32` dimension count and that many little-endian `f32`s.
-struct FileVectorCache {
-    path: PathBuf,
+/// A [`VectorCache`] over the store's `search_vectors` table. The vectors of the index's
+/// current tools are read in one go when it opens; the ones embedded during the run are written
+/// back by [`save`](Self::save). `switchyard-search` does no I/O, hence the two steps.
+struct StoreVectorCache {
+    rt: tokio::runtime::Runtime,
+    store: switchyard_store::SqlStore,
     map: std::collections::HashMap<VectorKey, std::sync::Arc<[f32]>>,
-    dirty: bool,
+    fresh: Vec<(VectorKey, std::sync::Arc<[f32]>)>,
 }
 
-impl FileVectorCache {
-    fn load(path: &std::path::Path) -> anyhow::Result<Self> {
-        let mut cache = Self {
-            path: path.to_owned(),
-            map: Default::default(),
-            dirty: false,
-        };
-        let bytes = match std::fs::metadata(path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(cache),
-            Err(e) => {
-                return Err(e).with_context(|| format!("embeddings cache {}", path.display()))
+impl StoreVectorCache {
+    /// Opens the cache named by `--embeddings-cache` (or the default) and loads the vectors
+    /// the tools of `index` need, as embedded by `model`.
+    fn open(target: Option<&str>, index: &Index, model: &str) -> anyhow::Result<Self> {
+        let url = match target {
+            None => switchyard_store::default_sqlite_url_named(DEFAULT_CACHE_FILE)
+                .context("embeddings cache")?,
+            Some(t)
+                if t.starts_with("sqlite:")
+                    || t.starts_with("postgres:")
+                    || t.starts_with("postgresql:") =>
+            {
+                t.to_owned()
             }
-            Ok(m) if m.len() > MAX_EMBEDDINGS_CACHE_BYTES => anyhow::bail!(
-                "embeddings cache {} is larger than {MAX_EMBEDDINGS_CACHE_BYTES} bytes",
-                path.display()
-            ),
-            Ok(_) => std::fs::read(path)
-                .with_context(|| format!("cannot read embeddings cache {}", path.display()))?,
+            Some(path) => format!("sqlite://{path}?mode=rwc"),
         };
-        let corrupt =
-            || anyhow::anyhow!("embeddings cache {} is corrupt; delete it", path.display());
-        let mut rest = bytes
-            .strip_prefix(CACHE_MAGIC.as_slice())
-            .ok_or_else(corrupt)?;
-        while !rest.is_empty() {
-            let (key, tail) = rest.split_first_chunk::<32>().ok_or_else(corrupt)?;
-            let (dims, tail) = tail.split_first_chunk::<4>().ok_or_else(corrupt)?;
-            let n = u32::from_le_bytes(*dims) as usize;
-            let len = n
-                .checked_mul(4)
-                .filter(|&l| l <= tail.len())
-                .ok_or_else(corrupt)?;
-            let (raw, tail) = tail.split_at(len);
-            let v: Vec<f32> = raw
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            cache.map.insert(VectorKey(*key), v.into());
-            rest = tail;
-        }
-        Ok(cache)
+        let shown = target.unwrap_or(&url).to_owned();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the runtime")?;
+        let keys: Vec<VectorKey> = index
+            .ids()
+            .filter_map(|id| switchyard_search::hybrid::embedding_text(index, id))
+            .map(|text| VectorKey::new(model, &text))
+            .collect();
+        let raw: Vec<[u8; 32]> = keys.iter().map(|k| k.0).collect();
+        let (store, found) = rt
+            .block_on(async {
+                let store = switchyard_store::SqlStore::open(&url).await?;
+                let found = store.embedding_vectors(&raw).await?;
+                Ok::<_, switchyard_store::StoreError>((store, found))
+            })
+            .with_context(|| format!("cannot use the embeddings cache {shown}"))?;
+        Ok(Self {
+            rt,
+            store,
+            map: found
+                .into_iter()
+                .map(|(k, v)| (VectorKey(k), v.into()))
+                .collect(),
+            fresh: Vec::new(),
+        })
     }
 
-    /// Writes the cache if it changed: to a temporary file, then renamed over the old one.
-    fn save(&self) -> anyhow::Result<()> {
-        if !self.dirty {
+    /// Writes the vectors embedded since [`open`](Self::open).
+    fn save(&self, model: &str) -> anyhow::Result<()> {
+        if self.fresh.is_empty() {
             return Ok(());
         }
-        let mut out = CACHE_MAGIC.to_vec();
-        for (key, v) in &self.map {
-            out.extend_from_slice(&key.0);
-            out.extend_from_slice(&(v.len() as u32).to_le_bytes());
-            v.iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
-        }
-        let tmp = self.path.with_extension("tmp");
-        std::fs::write(&tmp, &out)
-            .and_then(|()| std::fs::rename(&tmp, &self.path))
-            .with_context(|| format!("cannot write embeddings cache {}", self.path.display()))
+        let rows: Vec<([u8; 32], &[f32])> = self.fresh.iter().map(|(k, v)| (k.0, &v[..])).collect();
+        self.rt
+            .block_on(self.store.put_embedding_vectors(model, &rows))
+            .context("cannot write the embeddings cache")
     }
 }
 
-impl VectorCache for FileVectorCache {
+impl VectorCache for StoreVectorCache {
     fn get(&self, key: &VectorKey) -> Option<std::sync::Arc<[f32]>> {
         self.map.get(key).cloned()
     }
     fn put(&mut self, key: VectorKey, vector: std::sync::Arc<[f32]>) {
-        self.map.insert(key, vector);
-        self.dirty = true;
+        self.map.insert(key, vector.clone());
+        self.fresh.push((key, vector));
     }
 }
 
