@@ -21,6 +21,45 @@ pub(crate) struct Config {
     /// Servers to federate; none means the built-in demo server.
     #[serde(default)]
     pub(crate) upstreams: Vec<UpstreamConfig>,
+    /// Gateway options.
+    #[serde(default)]
+    pub(crate) gateway: GatewaySection,
+}
+
+/// `[gateway]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GatewaySection {
+    /// `tool_search = { enabled, pinned, top_k, mode }` (docs/configuration.md, "Tool search").
+    #[serde(default)]
+    pub(crate) tool_search: ToolSearchSection,
+}
+
+/// `[gateway] tool_search`: off unless `enabled`; the rest is the gateway's own settings.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ToolSearchSection {
+    #[serde(default)]
+    pub(crate) enabled: bool,
+    #[serde(default)]
+    pub(crate) pinned: Vec<String>,
+    #[serde(default)]
+    pub(crate) top_k: Option<usize>,
+    #[serde(default)]
+    pub(crate) mode: switchyard_gateway::ToolSearchMode,
+}
+
+impl ToolSearchSection {
+    /// The gateway settings, when enabled.
+    pub(crate) fn config(&self) -> Option<switchyard_gateway::ToolSearchConfig> {
+        self.enabled.then(|| switchyard_gateway::ToolSearchConfig {
+            pinned: self.pinned.clone(),
+            top_k: self
+                .top_k
+                .unwrap_or(switchyard_gateway::tool_search::DEFAULT_TOP_K),
+            mode: self.mode,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -175,6 +214,12 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        if let Some(k) = self.gateway.tool_search.top_k {
+            let max = switchyard_gateway::tool_search::MAX_TOP_K;
+            if !(1..=max).contains(&k) {
+                anyhow::bail!("gateway.tool_search.top_k must be between 1 and {max}, not {k}");
+            }
+        }
         if !self.server.path.starts_with('/') {
             anyhow::bail!("server.path must start with '/'");
         }
@@ -215,6 +260,9 @@ impl Config {
         }
         if self.auth != next.auth {
             out.push("auth");
+        }
+        if self.gateway != next.gateway {
+            out.push("gateway.tool_search");
         }
         out
     }
@@ -273,6 +321,26 @@ args = ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]
         let e = Config::parse("[server]\nlisten = \"127.0.0.1:1\"\nlistne = 3\n").unwrap_err();
         let msg = format!("{e:#}");
         assert!(msg.contains("listne") && msg.contains("line 3"), "{msg}");
+    }
+
+    #[test]
+    fn gateway_tool_search_is_off_unless_enabled() {
+        assert_eq!(
+            Config::parse("").unwrap().gateway.tool_search.config(),
+            None
+        );
+        let c = Config::parse(
+            "[gateway]\ntool_search = { enabled = true, pinned = [\"docs__*\"], mode = \"regex\" }\n",
+        )
+        .unwrap();
+        let ts = c.gateway.tool_search.config().unwrap();
+        assert_eq!(ts.pinned, ["docs__*"]);
+        assert_eq!(ts.top_k, switchyard_gateway::tool_search::DEFAULT_TOP_K);
+        assert_eq!(ts.mode, switchyard_gateway::ToolSearchMode::Regex);
+        let e =
+            Config::parse("[gateway]\ntool_search = { enabled = true, top_k = 0 }\n").unwrap_err();
+        assert!(format!("{e:#}").contains("top_k"), "{e:#}");
+        assert!(Config::parse("[gateway]\ntool_search = { enabeld = true }\n").is_err());
     }
 
     #[test]

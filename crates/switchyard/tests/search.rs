@@ -859,3 +859,52 @@ fn catalog_and_url_are_alternatives() {
         stderr(&neither)
     );
 }
+
+#[test]
+fn serve_with_gateway_tool_search_lists_the_search_tools_and_finds_upstream_tools() {
+    let upstream = serve_demo(&["--danger-no-auth"]);
+    let dir = std::env::temp_dir().join(format!("switchyard-ts-serve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = dir.join("switchyard.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[gateway]\ntool_search = {{ enabled = true, pinned = [\"demo__echo\"], top_k = 3 }}\n\n\
+             [[upstreams]]\nname = \"demo\"\nurl = \"{}\"\n",
+            upstream.1
+        ),
+    )
+    .expect("write config");
+    let gw = serve_demo(&[
+        "--danger-no-auth",
+        "--config",
+        config.to_str().expect("utf8"),
+    ]);
+    let tools = Command::new(BIN)
+        .args(["tools", &gw.1, "--output", "json"])
+        .env("SWITCHYARD_DATA_DIR", &dir)
+        .output()
+        .expect("switchyard tools runs");
+    assert!(tools.status.success(), "{}", stderr(&tools));
+    let listed: Vec<Value> = serde_json::from_slice(&tools.stdout).expect("JSON");
+    let listed: Vec<&str> = listed.iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(listed, ["search_tools", "call_tool", "demo__echo"]);
+    let found = Command::new(BIN)
+        .args([
+            "call",
+            &gw.1,
+            "search_tools",
+            "query=add two numbers",
+            "--output",
+            "json",
+        ])
+        .env("SWITCHYARD_DATA_DIR", &dir)
+        .output()
+        .expect("switchyard call runs");
+    assert!(found.status.success(), "{}", stderr(&found));
+    let r: Value = serde_json::from_slice(&found.stdout).expect("JSON");
+    assert_eq!(
+        r["structuredContent"]["tools"][0]["name"], "demo__add",
+        "{r}"
+    );
+}

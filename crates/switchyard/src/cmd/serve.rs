@@ -123,6 +123,9 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             "switchyard",
             env!("CARGO_PKG_VERSION"),
         );
+        if let Some(ts) = cfg.gateway.tool_search.config() {
+            gw.enable_tool_search(ts)?;
+        }
         (Some(gw), s)
     };
     if args.stdio {
