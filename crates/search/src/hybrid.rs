@@ -4,7 +4,8 @@
 //! `switchyard` binary has one for OpenAI-compatible `/v1/embeddings` endpoints), and
 //! vectors are remembered in a [`VectorCache`] keyed by a hash of the model name and the
 //! embedded text, so a tool whose definition did not change is never embedded twice.
-//! [`MemoryVectorCache`] keeps them in memory; a persistent cache belongs in the store crate.
+//! [`MemoryVectorCache`] keeps them in memory; `switchyard search` keeps them in
+//! `switchyard-store` (`SqlStore::embedding_vectors`), keyed by [`VectorKey`].
 //!
 //! Hybrid is off by default; BM25F ranks on its own.
 
