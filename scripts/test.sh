@@ -8,6 +8,8 @@
 # 4. browser                     headless Chromium walks login and consent (Debian chromium)
 # 5. interop                     official TypeScript and Python clients and servers, both ways,
 #                                and switchyard-client against official TypeScript and Python servers
+# 6. end to end                  the official TypeScript client signing in to switchyard serve
+#                                (tests/e2e/)
 #
 # Services: tests that need PostgreSQL or Redis read DATABASE_URL / REDIS_URL and say clearly
 # when they are skipped because those are unset.
@@ -40,6 +42,7 @@ step "browser: login, consent and redirect in headless Chromium" bash tests/brow
 step "browser: README quick start (serve, login, tools, call)" bash tests/browser/quickstart.sh
 step "interop: TypeScript and Python clients" bash tests/interop/run.sh
 step "interop: switchyard client vs TypeScript and Python servers" bash tests/interop/client-run.sh
+step "e2e: official TypeScript client OAuth (DCR, metadata document) vs serve" bash tests/e2e/oauth.sh
 
 echo
 if [ "$failed" -gt 0 ]; then

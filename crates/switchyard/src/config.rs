@@ -136,6 +136,10 @@ pub(crate) struct AuthSection {
     /// Users of the built-in login.
     #[serde(default)]
     pub(crate) users: Vec<UserEntry>,
+    /// Development only: fetch client ID metadata documents from loopback addresses, over plain
+    /// `http` or `https` with a self-signed certificate (the SSRF guard forbids both otherwise).
+    #[serde(default)]
+    pub(crate) danger_allow_loopback_metadata_documents: bool,
 }
 
 impl Default for AuthSection {
@@ -148,6 +152,7 @@ impl Default for AuthSection {
             database_url: None,
             clients: Vec::new(),
             users: Vec::new(),
+            danger_allow_loopback_metadata_documents: false,
         }
     }
 }

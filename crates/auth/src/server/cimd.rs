@@ -2,6 +2,12 @@
 //! describing the client. The fetch is an SSRF risk, so it goes through the client module's
 //! SSRF policy and guarded resolver, follows no redirects, and has size and time limits;
 //! documents are cached per their `Cache-Control`.
+//!
+//! Under the development policy (`SsrfPolicy::danger_allow_loopback_http`) a document on a
+//! loopback IP literal may also be served over `https` with a self-signed certificate: clients
+//! such as the official TypeScript SDK insist on an `https` metadata URL, and a certificate for
+//! `127.0.0.1` proves nothing anyway (any local process can bind the port). Public hosts keep
+//! full certificate checks under every policy.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,7 +20,7 @@ use url::Url;
 
 use super::clients::validate_redirect_uri;
 use super::unix_now;
-use crate::client::ssrf::{GuardedResolver, SsrfPolicy};
+use crate::client::ssrf::{classify, GuardedResolver, IpClass, SsrfPolicy};
 
 /// Largest metadata document accepted: a client's name and a few redirect URIs fit easily.
 pub const CIMD_MAX_BYTES: usize = 16 * 1024;
@@ -45,24 +51,42 @@ struct Document {
 /// Fetches and caches client metadata documents.
 pub(crate) struct CimdResolver {
     http: reqwest::Client,
+    /// For loopback IP literals under the development policy only: accepts self-signed
+    /// certificates. `None` under the strict policy.
+    loopback_dev: Option<reqwest::Client>,
     policy: SsrfPolicy,
     cache: Mutex<HashMap<String, (Instant, ClientRecord)>>,
 }
 
 impl CimdResolver {
     pub(crate) fn new(policy: SsrfPolicy) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(GuardedResolver::shared(policy))
-            .https_only(!policy.allows_http())
-            .connect_timeout(CIMD_TIMEOUT)
-            .timeout(CIMD_TIMEOUT)
-            .user_agent(concat!("switchyard-auth/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())?;
+        let builder = || {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .dns_resolver(GuardedResolver::shared(policy))
+                .https_only(!policy.allows_http())
+                .connect_timeout(CIMD_TIMEOUT)
+                .timeout(CIMD_TIMEOUT)
+                .user_agent(concat!("switchyard-auth/", env!("CARGO_PKG_VERSION")))
+        };
+        let http = builder().build().map_err(|e| e.to_string())?;
+        let loopback_dev = if policy
+            .check_ip(std::net::Ipv4Addr::LOCALHOST.into())
+            .is_ok()
+        {
+            Some(
+                builder()
+                    .danger_accept_invalid_certs(true)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            )
+        } else {
+            None
+        };
         Ok(Self {
             http,
+            loopback_dev,
             policy,
             cache: Mutex::new(HashMap::new()),
         })
@@ -106,8 +130,17 @@ impl CimdResolver {
     async fn fetch(&self, client_id: &str) -> Result<(ClientRecord, Option<Duration>), String> {
         let url = Url::parse(client_id).map_err(|e| format!("client_id is not a URL: {e}"))?;
         self.policy.check_url(&url).map_err(|e| e.to_string())?;
-        let mut resp = self
-            .http
+        // Only an IP literal is sure to connect to loopback: a name could resolve elsewhere.
+        let loopback_literal = match url.host() {
+            Some(url::Host::Ipv4(ip)) => classify(ip.into()) == IpClass::Loopback,
+            Some(url::Host::Ipv6(ip)) => classify(ip.into()) == IpClass::Loopback,
+            _ => false,
+        };
+        let http = match (&self.loopback_dev, loopback_literal) {
+            (Some(dev), true) => dev,
+            _ => &self.http,
+        };
+        let mut resp = http
             .get(url)
             .header(ACCEPT, "application/json")
             .send()
@@ -222,6 +255,14 @@ fn cache_ttl(cache_control: Option<&str>) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn self_signed_certificates_are_possible_only_under_the_development_policy() {
+        let strict = CimdResolver::new(SsrfPolicy::strict()).unwrap();
+        assert!(strict.loopback_dev.is_none());
+        let dev = CimdResolver::new(SsrfPolicy::danger_allow_loopback_http()).unwrap();
+        assert!(dev.loopback_dev.is_some());
+    }
 
     #[test]
     fn cache_control_is_honoured_and_clamped() {

@@ -233,9 +233,15 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
                 }
                 ensure_admin(store.as_ref()).await?;
                 let issuer = cfg.auth.issuer.clone().unwrap_or_else(|| public.clone());
-                let as_cfg = AsConfig::new(&issuer)
+                let mut as_cfg = AsConfig::new(&issuer)
                     .with_resources(vec![resource.clone()])
                     .with_scopes(cfg.auth.scopes.clone());
+                if cfg.auth.danger_allow_loopback_metadata_documents {
+                    eprintln!("switchyard: WARNING: client metadata documents may be fetched from loopback (auth.danger_allow_loopback_metadata_documents; development only)");
+                    as_cfg = as_cfg.with_metadata_document_ssrf(
+                        switchyard_auth::client::SsrfPolicy::danger_allow_loopback_http(),
+                    );
+                }
                 let authz = AuthorizationServer::new(as_cfg, store).await?;
                 let router = authz.router();
                 (issuer, JwksSource::Provider(Arc::new(authz)), Some(router))
