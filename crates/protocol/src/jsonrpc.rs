@@ -1,6 +1,7 @@
 //! JSON-RPC 2.0 framing: classify incoming bytes into requests, notifications, responses and
 //! errors, and write outgoing messages without intermediate trees.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Visitor};
@@ -194,46 +195,122 @@ pub struct InvalidMessage {
     pub error: ProtocolError,
 }
 
-#[derive(Deserialize)]
-struct Envelope {
-    #[serde(default)]
-    jsonrpc: Option<Box<RawValue>>,
-    #[serde(default)]
-    id: Option<Box<RawValue>>,
-    #[serde(default)]
-    method: Option<String>,
-    #[serde(default)]
-    params: Option<Box<RawValue>>,
-    #[serde(default)]
-    result: Option<Box<RawValue>>,
-    #[serde(default)]
-    error: Option<Box<RawValue>>,
+/// A JSON string that borrows from the input when it has no escapes (serde's own `Cow<str>`
+/// borrows only as a bare field, not inside an `Option`). Expects what `String` expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CowStr<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for CowStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CowStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<CowStr<'de>, E> {
+                Ok(CowStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<CowStr<'de>, E> {
+                Ok(CowStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<CowStr<'de>, E> {
+                Ok(CowStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_string(V)
+    }
 }
 
-fn classify(env: Envelope) -> Result<Message, InvalidMessage> {
-    let id = match env.id.as_deref() {
+// Members are borrowed from the input: a request's envelope is read without copying its
+// params or method, and only what the caller keeps is made owned.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(default, borrow)]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    method: Option<CowStr<'a>>,
+    #[serde(default, borrow)]
+    params: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    result: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    error: Option<&'a RawValue>,
+}
+
+/// A request whose method and params still point into the bytes it was parsed from.
+#[derive(Debug, Clone)]
+pub struct RequestRef<'a> {
+    /// The id the response must echo.
+    pub id: RequestId,
+    /// The method name.
+    pub method: Cow<'a, str>,
+    /// Parameters, raw and borrowed.
+    pub params: Option<&'a RawValue>,
+}
+
+impl RequestRef<'_> {
+    /// The owned [`Request`].
+    pub fn into_owned(self) -> Request {
+        Request {
+            id: self.id,
+            method: self.method.into_owned(),
+            params: self.params.map(ToOwned::to_owned),
+        }
+    }
+}
+
+/// One JSON-RPC message as [`parse_message_ref`] reads it: requests borrow from the input,
+/// everything else is owned.
+#[derive(Debug, Clone)]
+pub enum MessageRef<'a> {
+    /// A request, borrowed.
+    Request(RequestRef<'a>),
+    /// Any other message.
+    Other(Message),
+}
+
+impl MessageRef<'_> {
+    /// The owned [`Message`].
+    pub fn into_owned(self) -> Message {
+        match self {
+            Self::Request(r) => Message::Request(r.into_owned()),
+            Self::Other(m) => m,
+        }
+    }
+}
+
+/// Reads a request id from its raw JSON. Plain non-negative integers, the usual case, are read
+/// without a second JSON parse.
+fn parse_id(raw: &str) -> Result<RequestId, serde_json::Error> {
+    if !raw.is_empty() && raw.len() <= 18 && raw.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(n) = raw.parse::<i64>() {
+            return Ok(RequestId::Number(n));
+        }
+    }
+    serde_json::from_str::<RequestId>(raw)
+}
+
+fn classify(env: Envelope<'_>) -> Result<MessageRef<'_>, InvalidMessage> {
+    let id = match env.id {
         None => None,
         Some(raw) if raw.get() == "null" => None,
-        Some(raw) => {
-            Some(
-                serde_json::from_str::<RequestId>(raw.get()).map_err(|_| InvalidMessage {
-                    id: None,
-                    error: ProtocolError::InvalidRequest(
-                        "id must be a string or an integer".into(),
-                    ),
-                })?,
-            )
-        }
+        Some(raw) => Some(parse_id(raw.get()).map_err(|_| InvalidMessage {
+            id: None,
+            error: ProtocolError::InvalidRequest("id must be a string or an integer".into()),
+        })?),
     };
     let bad = |id: Option<RequestId>, why: &str| InvalidMessage {
         id,
         error: ProtocolError::InvalidRequest(why.to_owned()),
     };
-    match env.jsonrpc.as_deref().map(RawValue::get) {
+    match env.jsonrpc.map(RawValue::get) {
         Some("\"2.0\"") => {}
         _ => return Err(bad(id, "jsonrpc must be \"2.0\"")),
     }
-    if let Some(p) = env.params.as_deref() {
+    if let Some(p) = env.params {
         let first = p.get().as_bytes().first().copied();
         if !matches!(first, Some(b'{') | Some(b'[')) {
             return Err(bad(id, "params must be an object or an array"));
@@ -241,25 +318,31 @@ fn classify(env: Envelope) -> Result<Message, InvalidMessage> {
     }
     match (env.method, env.result, env.error) {
         (Some(method), None, None) => Ok(match id {
-            Some(id) => Message::Request(Request {
+            Some(id) => MessageRef::Request(RequestRef {
                 id,
-                method,
+                method: method.0,
                 params: env.params,
             }),
             None if env.id.is_some() => return Err(bad(None, "request id must not be null")),
-            None => Message::Notification(Notification {
-                method,
-                params: env.params,
-            }),
+            None => MessageRef::Other(Message::Notification(Notification {
+                method: method.0.into_owned(),
+                params: env.params.map(ToOwned::to_owned),
+            })),
         }),
         (None, Some(result), None) => match id {
-            Some(id) => Ok(Message::Response(Response { id, result })),
+            Some(id) => Ok(MessageRef::Other(Message::Response(Response {
+                id,
+                result: result.to_owned(),
+            }))),
             None => Err(bad(None, "response without an id")),
         },
         (None, None, Some(error)) => {
             let error: ErrorObject = serde_json::from_str(error.get())
                 .map_err(|e| bad(id.clone(), &format!("malformed error object: {e}")))?;
-            Ok(Message::Error(ErrorResponse { id, error }))
+            Ok(MessageRef::Other(Message::Error(ErrorResponse {
+                id,
+                error,
+            })))
         }
         _ => Err(bad(
             id,
@@ -270,7 +353,13 @@ fn classify(env: Envelope) -> Result<Message, InvalidMessage> {
 
 /// Parses one message (not a batch).
 pub fn parse_message(bytes: &[u8]) -> Result<Message, InvalidMessage> {
-    let env: Envelope = serde_json::from_slice(bytes).map_err(|e| InvalidMessage {
+    parse_message_ref(bytes).map(MessageRef::into_owned)
+}
+
+/// Parses one message (not a batch) without copying a request's method or params: the same
+/// checks and errors as [`parse_message`].
+pub fn parse_message_ref(bytes: &[u8]) -> Result<MessageRef<'_>, InvalidMessage> {
+    let env: Envelope<'_> = serde_json::from_slice(bytes).map_err(|e| InvalidMessage {
         id: None,
         error: if e.is_data() {
             ProtocolError::InvalidRequest(e.to_string())
@@ -458,6 +547,69 @@ mod tests {
             Incoming::Single(_) => panic!("expected a batch"),
         }
         assert!(parse_incoming(b"[]").is_err());
+    }
+
+    #[test]
+    fn borrowed_requests_point_into_the_input() {
+        let src = br#"{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"x"}}"#;
+        let Ok(MessageRef::Request(r)) = parse_message_ref(src) else {
+            panic!("expected a request");
+        };
+        assert_eq!(r.id, RequestId::Number(12));
+        assert!(matches!(r.method, Cow::Borrowed("tools/call")));
+        assert_eq!(r.params.map(RawValue::get), Some(r#"{"name":"x"}"#));
+        // An escaped method cannot be borrowed and is unescaped into an owned string.
+        let src = br#"{"jsonrpc":"2.0","id":"a","method":"tools\/list"}"#;
+        let Ok(MessageRef::Request(r)) = parse_message_ref(src) else {
+            panic!("expected a request");
+        };
+        assert_eq!(r.method, "tools/list");
+        assert_eq!(r.id, RequestId::from("a"));
+        // Everything else is owned, as parse_message gives it.
+        let m = parse_message_ref(br#"{"jsonrpc":"2.0","method":"n","params":[1]}"#).unwrap();
+        assert!(matches!(m, MessageRef::Other(Message::Notification(ref n)) if n.method == "n"));
+    }
+
+    #[test]
+    fn ids_read_without_a_second_parse_match_the_general_reader() {
+        for (raw, want) in [
+            ("0", Some(RequestId::Number(0))),
+            (
+                "123456789012345678",
+                Some(RequestId::Number(123_456_789_012_345_678)),
+            ),
+            ("9223372036854775807", Some(RequestId::Number(i64::MAX))),
+            ("-7", Some(RequestId::Number(-7))),
+            ("9223372036854775808", None),
+            ("1.5", None),
+            ("-0", None),
+            ("true", None),
+        ] {
+            let src = format!(r#"{{"jsonrpc":"2.0","id":{raw},"method":"m"}}"#);
+            let got = parse_message(src.as_bytes());
+            match want {
+                Some(id) => assert!(
+                    matches!(got, Ok(Message::Request(ref r)) if r.id == id),
+                    "{raw}"
+                ),
+                None => assert_eq!(
+                    got.unwrap_err().error.code(),
+                    ErrorCode::INVALID_REQUEST,
+                    "{raw}"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_member_types_are_invalid_requests() {
+        let e = parse_message(br#"{"jsonrpc":"2.0","id":1,"method":5}"#).unwrap_err();
+        assert_eq!(e.error.code(), ErrorCode::INVALID_REQUEST);
+        assert!(
+            e.error.to_string().contains("expected a string"),
+            "{}",
+            e.error
+        );
     }
 
     #[test]

@@ -11,6 +11,11 @@ pub const DEFAULT_MAX_DEPTH: usize = 64;
 /// Strings are skipped (brackets inside them do not count). Malformed JSON is left for the real
 /// parser to report; this only rejects depth.
 pub fn check_depth(bytes: &[u8], max_depth: usize) -> Result<(), ProtocolError> {
+    // Nesting can never exceed the number of opening brackets, and counting them is one
+    // vectorised pass: the byte-by-byte scan below runs only for bodies with many brackets.
+    if bytes.iter().filter(|&&b| b == b'{' || b == b'[').count() <= max_depth {
+        return Ok(());
+    }
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
@@ -53,6 +58,16 @@ mod tests {
         ));
         let ok = "[".repeat(64) + &"]".repeat(64);
         assert!(check_depth(ok.as_bytes(), 64).is_ok());
+    }
+
+    #[test]
+    fn many_brackets_fall_back_to_the_exact_scan() {
+        // More brackets than the limit, but siblings, not nested: allowed.
+        let wide = format!("[{}]", vec!["[]"; 100].join(","));
+        assert!(check_depth(wide.as_bytes(), 4).is_ok());
+        let deep = format!("[{}{}]", "{\"a\":".repeat(4), "}".repeat(4));
+        assert!(check_depth(deep.as_bytes(), 4).is_err());
+        assert!(check_depth(deep.as_bytes(), 5).is_ok());
     }
 
     #[test]

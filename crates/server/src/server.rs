@@ -617,6 +617,17 @@ impl Server {
 
     async fn call_tool(&self, params: Option<Box<RawValue>>, ctx: RequestContext) -> Reply {
         let cp: CallToolParams = parse(params.as_deref())?;
+        self.call_tool_parsed(cp, ctx).await
+    }
+
+    /// Whether requests go to a [`RequestHandler`] instead of the registered handlers.
+    pub(crate) fn has_request_handler(&self) -> bool {
+        self.inner.handler.is_some()
+    }
+
+    /// `tools/call` with params the transport already read: what [`Self::dispatch`] does for
+    /// it when no [`RequestHandler`] is set.
+    pub(crate) async fn call_tool_parsed(&self, cp: CallToolParams, ctx: RequestContext) -> Reply {
         let set = self.inner.tools.snapshot();
         let Some(def) = set.get(&cp.name) else {
             return Err(ErrorObject::new(

@@ -1,5 +1,6 @@
 //! POST: every client message of both eras.
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -9,11 +10,11 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use switchyard_protocol::jsonrpc::{
-    self, ErrorObject, Incoming, InvalidMessage, Message, RequestId,
+    self, CowStr, ErrorObject, Incoming, InvalidMessage, Message, MessageRef, RequestId, RequestRef,
 };
 use switchyard_protocol::types::{
-    methods, CancelledParams, ClientCapabilities, Implementation, InitializeParams, LoggingLevel,
-    ProgressToken, SetLevelParams,
+    methods, CallToolParams, CancelledParams, ClientCapabilities, Implementation, InitializeParams,
+    LoggingLevel, ProgressToken, SetLevelParams,
 };
 use switchyard_protocol::{meta, ErrorCode, ProtocolError, ProtocolVersion};
 use tokio::sync::mpsc;
@@ -124,6 +125,24 @@ where
     };
     if let Err(e) = switchyard_protocol::limits::check_depth(&bytes, cfg.max_json_depth) {
         return bad_request(None, e.code(), e.to_string());
+    }
+    let mut parts = parts;
+    if bytes.iter().copied().find(|b| !b.is_ascii_whitespace()) == Some(b'{') {
+        // One message (the usual case): read its envelope without copying the params, and
+        // serve a 2026-07-28 request straight from the borrowed bytes.
+        return match jsonrpc::parse_message_ref(&bytes) {
+            Err(InvalidMessage { id, error }) => {
+                bad_request(id.as_ref(), error.code(), error.to_string())
+            }
+            Ok(MessageRef::Request(r))
+                if r.method != methods::INITIALIZE
+                    && parts.headers.get(&SESSION_ID).is_none()
+                    && (!cfg.legacy || is_modern(&parts.headers, r.params)) =>
+            {
+                modern_ref(svc, &mut parts, r, acc).await
+            }
+            Ok(m) => single(svc, &parts, m.into_owned(), acc).await,
+        };
     }
     match jsonrpc::parse_incoming(&bytes) {
         Err(InvalidMessage { id, error }) => {
@@ -454,6 +473,240 @@ pub(crate) fn modern_status(code: ErrorCode) -> StatusCode {
     }
 }
 
+/// The params of a 2026-07-28 request as [`modern_ref`] reads them: borrowed, in one pass, with
+/// the members `tools/call` needs so its params are not read again. At least as strict as
+/// `ModernProbe` (and, for `tools/call`, `CallToolParams`): whatever it cannot take goes to the
+/// general path, which then reports exactly what it always did.
+#[derive(Deserialize)]
+struct ProbeRef<'a> {
+    #[serde(rename = "_meta", default, borrow)]
+    meta: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    name: Option<CowStr<'a>>,
+    #[serde(default, borrow)]
+    uri: Option<CowStr<'a>>,
+    #[serde(rename = "taskId", default, borrow)]
+    task_id: Option<CowStr<'a>>,
+    #[serde(default, borrow)]
+    arguments: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    task: Option<&'a RawValue>,
+    #[serde(rename = "inputResponses", default, borrow)]
+    input_responses: Option<&'a RawValue>,
+    #[serde(rename = "requestState", default, borrow)]
+    request_state: Option<CowStr<'a>>,
+}
+
+/// [`ModernMeta`], borrowed; capabilities and client info stay raw until needed.
+#[derive(Deserialize)]
+struct MetaRef<'a> {
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion", default, borrow)]
+    protocol_version: Option<CowStr<'a>>,
+    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", default, borrow)]
+    client_capabilities: Option<&'a RawValue>,
+    #[serde(rename = "io.modelcontextprotocol/clientInfo", default, borrow)]
+    client_info: Option<&'a RawValue>,
+    #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
+    log_level: Option<LoggingLevel>,
+    #[serde(rename = "progressToken", default)]
+    progress_token: Option<ProgressToken>,
+}
+
+/// Whether raw JSON that the general path would build `Value`s from might fail there although
+/// it is valid JSON: a `\u` escape (lone surrogates) or an exponent (out-of-range numbers).
+/// False positives only send a request down the general path.
+fn may_fail_as_value(raw: &RawValue) -> bool {
+    raw.get()
+        .as_bytes()
+        .windows(2)
+        .any(|w| (w[0] == b'\\' && w[1] == b'u') || (w[0].is_ascii_digit() && w[1] | 0x20 == b'e'))
+}
+
+/// The client capabilities of a request; the common empty object shares one allocation.
+fn client_capabilities(raw: &RawValue) -> Option<Arc<ClientCapabilities>> {
+    static EMPTY: std::sync::OnceLock<Arc<ClientCapabilities>> = std::sync::OnceLock::new();
+    if raw.get() == "{}" {
+        return Some(EMPTY.get_or_init(Default::default).clone());
+    }
+    serde_json::from_str::<ClientCapabilities>(raw.get())
+        .ok()
+        .map(Arc::new)
+}
+
+/// What [`modern_ref`] read from a request, when it could read everything.
+struct ModernRead<'a> {
+    probe: ProbeRef<'a>,
+    protocol_version: Cow<'a, str>,
+    caps: Arc<ClientCapabilities>,
+    log_level: Option<LoggingLevel>,
+    progress_token: Option<ProgressToken>,
+}
+
+impl<'a> ModernRead<'a> {
+    /// `None` when anything is missing or malformed: the general path reports it.
+    fn read(cfg: &super::HttpConfig, params: Option<&'a RawValue>) -> Option<Self> {
+        // Beyond serde_json's recursion limit the general path's `Value`s fail where raw
+        // values do not.
+        if cfg.max_json_depth > 100 {
+            return None;
+        }
+        let probe: ProbeRef<'a> = serde_json::from_str(params?.get()).ok()?;
+        if let Some(a) = probe.arguments {
+            if !a.get().starts_with('{') || may_fail_as_value(a) {
+                return None;
+            }
+        }
+        let meta_raw = probe.meta?;
+        if !meta_raw.get().starts_with('{') || may_fail_as_value(meta_raw) {
+            return None;
+        }
+        let m: MetaRef<'a> = serde_json::from_str(meta_raw.get()).ok()?;
+        let caps = client_capabilities(m.client_capabilities?)?;
+        if let Some(info) = m.client_info {
+            serde_json::from_str::<Implementation>(info.get()).ok()?;
+        }
+        Some(Self {
+            protocol_version: m.protocol_version?.0,
+            caps,
+            log_level: m.log_level,
+            progress_token: m.progress_token,
+            probe,
+        })
+    }
+
+    /// `tools/call` params built from what was read, or `None` where `CallToolParams` would
+    /// have to say what is wrong.
+    fn call_tool_params(&self) -> Option<CallToolParams> {
+        let p = &self.probe;
+        Some(CallToolParams {
+            name: p.name.as_ref()?.0.clone().into_owned(),
+            arguments: p.arguments.map(ToOwned::to_owned),
+            task: match p.task {
+                None => None,
+                Some(t) => Some(serde_json::from_str(t.get()).ok()?),
+            },
+            input_responses: match p.input_responses {
+                None => None,
+                Some(r) => serde_json::from_str(r.get()).ok()?,
+            },
+            request_state: p.request_state.as_ref().map(|s| s.0.clone().into_owned()),
+            meta: None,
+        })
+    }
+}
+
+/// A 2026-07-28 request served from its borrowed bytes: the same checks and answers as
+/// [`modern`], which it hands anything unusual to.
+async fn modern_ref(
+    svc: &McpService,
+    req: &mut http::request::Parts,
+    r: RequestRef<'_>,
+    acc: Accepts,
+) -> Response<McpBody> {
+    let headers = &req.headers;
+    let Some(read) = ModernRead::read(&svc.shared.cfg, r.params) else {
+        return modern(svc, req, r.into_owned(), acc).await;
+    };
+    let id = &r.id;
+    let mismatch = |msg: String| bad_request(Some(id), ErrorCode::HEADER_MISMATCH, msg);
+    let Some(hv) = header_str(headers, &PROTOCOL_VERSION) else {
+        return mismatch("MCP-Protocol-Version header is required".into());
+    };
+    let pv: &str = &read.protocol_version;
+    if hv.trim() != pv {
+        return mismatch(format!(
+            "MCP-Protocol-Version header {hv:?} does not match _meta protocolVersion {pv:?}"
+        ));
+    }
+    let version = match pv.parse::<ProtocolVersion>() {
+        Ok(v) if v.is_modern() => v,
+        _ => return modern(svc, req, r.into_owned(), acc).await,
+    };
+    match header_str(headers, &METHOD) {
+        None => return mismatch("Mcp-Method header is required".into()),
+        Some(h) if header_equals(h, &r.method) => {}
+        Some(_) => {
+            return mismatch(format!(
+                "Mcp-Method header does not match method {:?}",
+                r.method
+            ))
+        }
+    }
+    let probe = &read.probe;
+    let name = match &*r.method {
+        methods::TOOLS_CALL | methods::PROMPTS_GET => probe.name.as_ref(),
+        methods::RESOURCES_READ => probe.uri.as_ref(),
+        methods::TASKS_GET | methods::TASKS_UPDATE | methods::TASKS_CANCEL => {
+            probe.task_id.as_ref()
+        }
+        _ => None,
+    };
+    if let Some(expected) = name {
+        match header_str(headers, &NAME) {
+            None => return mismatch("Mcp-Name header is required".into()),
+            Some(v) if header_equals(v, &expected.0) => {}
+            Some(_) => return mismatch("Mcp-Name header does not match the request".into()),
+        }
+    }
+    if r.method == methods::TOOLS_CALL {
+        if let Some(tool) = probe.name.as_ref() {
+            let args = || {
+                probe
+                    .arguments
+                    .and_then(|a| serde_json::from_str::<Map<String, Value>>(a.get()).ok())
+            };
+            if let Err(msg) = check_param_headers_lazy(svc, headers, &tool.0, args) {
+                return mismatch(msg);
+            }
+        }
+    }
+    if r.method == methods::SUBSCRIPTIONS_LISTEN {
+        return modern(svc, req, r.into_owned(), acc).await;
+    }
+    let server = &svc.shared.server;
+    let call = (r.method == methods::TOOLS_CALL && !server.has_request_handler())
+        .then(|| read.call_tool_params())
+        .flatten();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let ctx = RequestContext {
+        inner: Arc::new(CtxInner {
+            version,
+            request_id: r.id.clone(),
+            client_capabilities: read.caps,
+            progress_token: read.progress_token,
+            log_level: read.log_level,
+            out: acc.sse.then_some(tx),
+            cancel: CancelToken::default(),
+            peer: None,
+            mrtr: Mutex::new(MrtrState::default()),
+            last_progress: Mutex::new(None),
+            session_id: None,
+            extensions: std::mem::take(&mut req.extensions),
+            session_notify: None,
+        }),
+    };
+    let server = server.clone();
+    let fut: BoxFuture<Reply> = match call {
+        Some(cp) => Box::pin(async move { server.call_tool_parsed(cp, ctx).await }),
+        None => {
+            let method = r.method.clone().into_owned();
+            let params = r.params.map(ToOwned::to_owned);
+            Box::pin(async move { server.dispatch(&method, params, ctx).await })
+        }
+    };
+    modern_sse(r.id, fut, rx).await
+}
+
+/// Whether a 2026-07-28 header carries `want`, literally or in the base64 form, as
+/// `decode_header_value` reads it.
+fn header_equals(raw: &str, want: &str) -> bool {
+    let v = raw.trim();
+    if !v.starts_with("=?base64?") {
+        return v == want;
+    }
+    decode_header_value(raw).is_some_and(|d| d == want)
+}
+
 async fn modern(
     svc: &McpService,
     req: &http::request::Parts,
@@ -589,6 +842,16 @@ fn check_param_headers(
     tool: &str,
     args: Option<&Map<String, Value>>,
 ) -> Result<(), String> {
+    check_param_headers_lazy(svc, headers, tool, || args.cloned())
+}
+
+/// [`check_param_headers`] with the arguments read only when the tool has such properties.
+fn check_param_headers_lazy(
+    svc: &McpService,
+    headers: &HeaderMap,
+    tool: &str,
+    args: impl FnOnce() -> Option<Map<String, Value>>,
+) -> Result<(), String> {
     // Borrow the definition from the registry snapshot: cloning it per call cost ~11% of a
     // stateless call in profiles.
     svc.shared
@@ -600,11 +863,19 @@ fn check_param_headers(
 fn check_tool_param_headers(
     def: &switchyard_protocol::types::Tool,
     headers: &HeaderMap,
-    args: Option<&Map<String, Value>>,
+    args: impl FnOnce() -> Option<Map<String, Value>>,
 ) -> Result<(), String> {
     let Some(Value::Object(props)) = def.input_schema.get("properties") else {
         return Ok(());
     };
+    if !props
+        .values()
+        .any(|schema| schema.get("x-mcp-header").is_some_and(Value::is_string))
+    {
+        return Ok(());
+    }
+    let args = args();
+    let args = args.as_ref();
     for (prop, schema) in props {
         let Some(h) = schema.get("x-mcp-header").and_then(Value::as_str) else {
             continue;
@@ -739,4 +1010,157 @@ fn session_notifier(s: &Arc<Session>) -> crate::context::SessionNotifier {
                 .is_some_and(|b| s.send_standalone(Bytes::from(b)))
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Server, ToolDef};
+    use http::Method;
+
+    fn service() -> McpService {
+        let server = Server::builder("t", "1")
+            .tool(ToolDef::new("echo", "Echoes", |a: Value, _| async move {
+                a.to_string()
+            }))
+            .build();
+        McpService::new(server, super::super::HttpConfig::default())
+    }
+
+    fn parts(method: &str, name: Option<&str>) -> http::request::Parts {
+        let mut b = Request::builder()
+            .method(Method::POST)
+            .uri("/mcp")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", method);
+        if let Some(n) = name {
+            b = b.header("mcp-name", n);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    async fn answer(r: Response<McpBody>) -> (StatusCode, Bytes) {
+        let status = r.status();
+        (status, r.into_body().collect().await.unwrap().to_bytes())
+    }
+
+    /// Serves `body` through the borrowed path and through the general one, and checks both
+    /// answer the same; returns the answer and whether the borrowed path read it itself.
+    async fn same_answer(
+        method: &str,
+        name: Option<&str>,
+        body: &str,
+    ) -> ((StatusCode, Bytes), bool) {
+        let svc = service();
+        let acc = Accepts {
+            json: true,
+            sse: true,
+        };
+        let Ok(MessageRef::Request(r)) = jsonrpc::parse_message_ref(body.as_bytes()) else {
+            panic!("not a request: {body}");
+        };
+        let fast = ModernRead::read(&svc.shared.cfg, r.params).is_some();
+        let borrowed =
+            answer(modern_ref(&svc, &mut parts(method, name), r.clone(), acc).await).await;
+        let general = answer(modern(&svc, &parts(method, name), r.into_owned(), acc).await).await;
+        assert_eq!(borrowed, general, "{body}");
+        (borrowed, fast)
+    }
+
+    const META: &str = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+
+    fn call(params_before_meta: &str) -> String {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{{{params_before_meta}{META}}}}}"#
+        )
+    }
+
+    #[tokio::test]
+    async fn borrowed_path_answers_a_plain_call() {
+        let ((status, body), fast) = same_answer(
+            "tools/call",
+            Some("echo"),
+            &call(r#""name":"echo","arguments":{"text":"hi"},"#),
+        )
+        .await;
+        assert!(fast);
+        assert_eq!(status, StatusCode::OK);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["id"], 7);
+        assert_eq!(v["result"]["content"][0]["text"], r#"{"text":"hi"}"#);
+        // The base64 header form names the tool too.
+        let (_, fast) = same_answer(
+            "tools/call",
+            Some("=?base64?ZWNobw==?="),
+            &call(r#""name":"echo","arguments":{"text":"hi"},"#),
+        )
+        .await;
+        assert!(fast);
+    }
+
+    #[tokio::test]
+    async fn what_the_borrowed_path_cannot_read_gets_the_general_answer() {
+        for (params, status) in [
+            // A lone surrogate and an out-of-range number: valid raw JSON, invalid as `Value`.
+            (
+                r#""name":"echo","arguments":{"text":"\ud800"},"#,
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                r#""name":"echo","arguments":{"n":1e400},"#,
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                r#""name":"echo","arguments":"text","#,
+                StatusCode::BAD_REQUEST,
+            ),
+            (r#""name":"echo","name":"echo","#, StatusCode::BAD_REQUEST),
+            (r#""name":"echo","inputResponses":[1],"#, StatusCode::OK),
+            (r#""name":"echo","requestState":"forged","#, StatusCode::OK),
+            (r#""arguments":{},"#, StatusCode::OK),
+        ] {
+            let body = call(params);
+            let ((got, text), _) = same_answer("tools/call", Some("echo"), &body).await;
+            assert_eq!(got, status, "{body}: {}", String::from_utf8_lossy(&text));
+        }
+        for body in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","_meta":["2026-07-28",{}]}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","_meta":{"io.modelcontextprotocol/protocolVersion":"2099-01-01","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#,
+        ] {
+            let ((got, _), fast) = same_answer("tools/call", Some("echo"), body).await;
+            assert!(!fast || got != StatusCode::OK, "{body}");
+            assert_eq!(got, StatusCode::BAD_REQUEST, "{body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn borrowed_path_checks_headers_as_the_general_one_does() {
+        let body = call(r#""name":"echo","arguments":{},"#);
+        for (method, name) in [
+            ("tools/list", Some("echo")),
+            ("tools/call", None),
+            ("tools/call", Some("other")),
+            ("tools/call", Some("=?base64?!!?=")),
+        ] {
+            let ((got, _), fast) = same_answer(method, name, &body).await;
+            assert!(fast);
+            assert_eq!(got, StatusCode::BAD_REQUEST, "{method} {name:?}");
+        }
+        let unknown = call(r#""name":"nope","#);
+        let ((got, text), _) = same_answer("tools/call", Some("nope"), &unknown).await;
+        assert_eq!(got, StatusCode::OK);
+        assert!(String::from_utf8_lossy(&text).contains("unknown tool"));
+        let list = format!(
+            r#"{{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{{{}}}}}"#,
+            META
+        );
+        let ((got, text), fast) = same_answer("tools/list", None, &list).await;
+        assert!(fast);
+        assert_eq!(got, StatusCode::OK);
+        assert!(String::from_utf8_lossy(&text).contains(r#""name":"echo""#));
+    }
 }
