@@ -82,11 +82,15 @@ impl ClientHandler for Recorder {
 }
 
 async fn legacy_client(url: &str, rec: Arc<Recorder>) -> Client {
+    legacy_client_with(url, rec, true).await
+}
+
+async fn legacy_client_with(url: &str, rec: Arc<Recorder>, open_get_stream: bool) -> Client {
     Client::connect_http(
         url,
         ClientOptions {
             protocol: ProtocolPreference::Legacy("2025-11-25".into()),
-            open_get_stream: true,
+            open_get_stream,
             handler: rec,
             ..ClientOptions::default()
         },
@@ -404,5 +408,24 @@ async fn search_never_reveals_tools_the_caller_may_not_see() {
     assert_eq!(
         r["structuredContent"]["tools"][0]["name"],
         "weather__get_alerts"
+    );
+}
+
+#[tokio::test]
+async fn without_a_get_stream_the_list_change_rides_on_the_search_response() {
+    let (url, _) = gateway(ToolSearchConfig::default()).await;
+    let rec = Arc::new(Recorder::default());
+    let c = legacy_client_with(&url, rec.clone(), false).await;
+    call(
+        &c,
+        SEARCH_TOOLS,
+        json!({"query": "weather alerts", "top_k": 1}),
+    )
+    .await;
+    // Sent before the response on the same stream, so it has arrived when the call returns.
+    assert_eq!(*rec.0.lock().unwrap(), ["notifications/tools/list_changed"]);
+    assert_eq!(
+        names(&c).await,
+        [SEARCH_TOOLS, CALL_TOOL, "weather__get_alerts"]
     );
 }
