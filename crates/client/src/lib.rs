@@ -290,6 +290,12 @@ impl Client {
         })
     }
 
+    /// Whether this connection speaks the 2026-07-28 era, whose results always carry
+    /// `resultType`.
+    pub fn is_modern(&self) -> bool {
+        self.modern
+    }
+
     /// The HTTP client underneath, when there is one.
     pub fn http(&self) -> Option<&HttpClient> {
         match &self.t {

@@ -165,6 +165,14 @@ pub enum ConfigError {
         /// The client.
         client_id: String,
     },
+    /// `protocol` names no version this gateway speaks.
+    #[error("upstream {upstream}: unknown protocol version {version:?}")]
+    UnknownProtocol {
+        /// The upstream.
+        upstream: String,
+        /// What was given.
+        version: String,
+    },
     /// Both a static bearer token and OAuth credentials.
     #[error("upstream {upstream}: give bearer_token or oauth, not both")]
     TwoCredentials {
@@ -201,6 +209,10 @@ pub struct UpstreamConfig {
     /// request extensions.
     #[serde(default)]
     pub required_scopes: Vec<String>,
+    /// Pins the protocol version asked of an HTTP upstream (e.g. `"2025-11-25"`) instead of
+    /// detecting its era; for servers whose detection misbehaves.
+    #[serde(default)]
+    pub protocol: Option<String>,
 }
 
 fn default_timeout() -> Duration {
@@ -264,11 +276,20 @@ impl UpstreamConfig {
             timeout: default_timeout(),
             max_concurrency: default_concurrency(),
             required_scopes: Vec::new(),
+            protocol: None,
         }
     }
 
     /// Checks what parsing cannot: one credential at most, and a usable OAuth secret.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(v) = &self.protocol {
+            if v.parse::<switchyard_protocol::ProtocolVersion>().is_err() {
+                return Err(ConfigError::UnknownProtocol {
+                    upstream: self.name.clone(),
+                    version: v.clone(),
+                });
+            }
+        }
         if let UpstreamTarget::Url {
             bearer_token,
             oauth: Some(o),

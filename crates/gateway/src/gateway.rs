@@ -22,6 +22,7 @@ use switchyard_server::{method_not_found, RequestContext, RequestHandler, Server
 
 use crate::access::Access;
 use crate::config::UpstreamConfig;
+use crate::park::{Ask, CallFuture, CurrentCaller, ParkingLot, STATE_PREFIX};
 use crate::tool_search::{Intercept, ToolSearch, ToolSearchConfig, ToolSearchError};
 use crate::upstream::{ChangeFn, Upstream};
 
@@ -112,6 +113,8 @@ pub struct Gateway {
     open_access: AtomicBool,
     /// Tool search mode, when enabled (see [`Gateway::enable_tool_search`]).
     tool_search: OnceLock<Arc<ToolSearch>>,
+    /// Older upstreams' calls waiting for a 2026-07-28 caller's input (see `park`).
+    parked: ParkingLot<RequestContext>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -164,6 +167,7 @@ impl Gateway {
             reloading: tokio::sync::Mutex::new(()),
             open_access: AtomicBool::new(false),
             tool_search: OnceLock::new(),
+            parked: ParkingLot::default(),
         });
         let _ = gw_slot.set(Arc::downgrade(&gw));
         let _ = gw.me.set(Arc::downgrade(&gw));
@@ -444,6 +448,8 @@ impl Gateway {
 
     /// Relays one request to an upstream, with the caller's progress, logs, capabilities and
     /// input requests carried across.
+    // One call site per method kind; a parameter struct would only rename these.
+    #[allow(clippy::too_many_arguments)]
     async fn relay(
         &self,
         u: &Upstream,
@@ -452,6 +458,7 @@ impl Gateway {
         raw_args: Option<Box<RawValue>>,
         ctx: &RequestContext,
         cacheable: bool,
+        bridge: Option<Bridge>,
     ) -> Result<Vec<u8>, ErrorObject> {
         let is_tool = method == methods::TOOLS_CALL;
         let unavailable = |e: &ClientError| -> Result<Vec<u8>, ErrorObject> {
@@ -467,9 +474,13 @@ impl Gateway {
                 Err(ErrorObject::new(ErrorCode::INTERNAL_ERROR, msg))
             }
         };
-        let permit = match tokio::time::timeout(u.cfg.timeout, u.permits.acquire()).await {
-            Ok(Ok(p)) => p,
-            _ => return unavailable(&ClientError::Timeout(u.cfg.timeout)),
+        // A free permit is taken at once; only a full upstream arms the wait's timer.
+        let permit = match u.permits.try_acquire() {
+            Ok(p) => p,
+            Err(_) => match tokio::time::timeout(u.cfg.timeout, u.permits.acquire()).await {
+                Ok(Ok(p)) => p,
+                _ => return unavailable(&ClientError::Timeout(u.cfg.timeout)),
+            },
         };
         let client = match u.client().await {
             Ok(c) => c,
@@ -489,15 +500,37 @@ impl Gateway {
                 serde_json::to_value(l).unwrap_or(Value::Null),
             );
         }
-        let progress_ctx = ctx.clone();
-        let ro = RequestOptions {
-            progress: ctx.wants_progress().then(|| {
+        let progress = match &bridge {
+            // A parked call's progress goes to whichever retry is waiting on it now.
+            Some(b) => {
+                let caller = b.caller.clone();
+                Some(Arc::new(move |p: Progress| {
+                    caller
+                        .get()
+                        .progress(p.progress, p.total, p.message.as_deref())
+                }) as switchyard_client::ProgressFn)
+            }
+            None => ctx.wants_progress().then(|| {
+                let progress_ctx = ctx.clone();
                 Arc::new(move |p: Progress| {
                     progress_ctx.progress(p.progress, p.total, p.message.as_deref())
                 }) as switchyard_client::ProgressFn
             }),
-            timeout: Some(u.cfg.timeout),
-            handler: Some(Arc::new(Relay(ctx.clone()))),
+        };
+        // A bridged call may wait for a person between legs; each leg's wait on the upstream is
+        // bounded by the parking lot instead (see `park`).
+        let timeout = if bridge.is_some() {
+            u.cfg.timeout + crate::park::PARK_TTL
+        } else {
+            u.cfg.timeout
+        };
+        let ro = RequestOptions {
+            progress,
+            timeout: Some(timeout),
+            handler: Some(Arc::new(Relay {
+                ctx: ctx.clone(),
+                bridge,
+            })),
             meta: (!extra.is_empty()).then_some(extra),
             // A modern caller answers input requests itself: pass them through untouched.
             return_input_required: modern,
@@ -508,10 +541,13 @@ impl Gateway {
         match r {
             Ok(raw) => {
                 u.record(true);
-                Ok(if modern {
+                // A 2026-07-28 upstream's results already carry `resultType`; only an older
+                // one's, or a cacheable result's, need looking at. Otherwise the upstream's
+                // bytes go back as they came, without a copy.
+                Ok(if modern && (cacheable || !client.is_modern()) {
                     ensure_modern_fields(raw.get(), cacheable)
                 } else {
-                    raw.get().as_bytes().to_vec()
+                    String::from(Box::<str>::from(raw)).into_bytes()
                 })
             }
             Err(ClientError::Rpc(e)) => {
@@ -563,32 +599,58 @@ fn ensure_modern_fields(raw: &str, cacheable: bool) -> Vec<u8> {
 }
 
 /// Carries an upstream's input requests and logs to the caller of the relayed request.
-struct Relay(RequestContext);
+struct Relay {
+    ctx: RequestContext,
+    /// Set when the caller speaks 2026-07-28 and the upstream an older era: questions go to the
+    /// parking lot, which turns them into `input_required` results.
+    bridge: Option<Bridge>,
+}
+
+/// Where a bridged call sends its upstream's questions, and who hears its progress and logs.
+struct Bridge {
+    asks: tokio::sync::mpsc::Sender<Ask>,
+    caller: CurrentCaller<RequestContext>,
+}
+
+impl Relay {
+    async fn ask(&self, method: &str, params: Value) -> Result<Value, ErrorObject> {
+        let Some(b) = &self.bridge else {
+            return self
+                .ctx
+                .input_request(method, params, None)
+                .await
+                .map_err(ErrorObject::from);
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let ask = Ask {
+            method: method.to_owned(),
+            params,
+            reply,
+        };
+        if b.asks.send(ask).await.is_err() {
+            return Err(ErrorObject::new(
+                ErrorCode::INTERNAL_ERROR,
+                "the caller went away before answering",
+            ));
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(ErrorObject::new(
+                ErrorCode::INTERNAL_ERROR,
+                "the caller did not answer in time",
+            ))
+        })
+    }
+}
 
 impl ClientHandler for Relay {
     fn create_message(&self, params: Value) -> BoxFuture<'_, Result<Value, ErrorObject>> {
-        Box::pin(async move {
-            self.0
-                .input_request(methods::SAMPLING_CREATE_MESSAGE, params, None)
-                .await
-                .map_err(ErrorObject::from)
-        })
+        Box::pin(self.ask(methods::SAMPLING_CREATE_MESSAGE, params))
     }
     fn elicit(&self, params: Value) -> BoxFuture<'_, Result<Value, ErrorObject>> {
-        Box::pin(async move {
-            self.0
-                .input_request(methods::ELICITATION_CREATE, params, None)
-                .await
-                .map_err(ErrorObject::from)
-        })
+        Box::pin(self.ask(methods::ELICITATION_CREATE, params))
     }
     fn list_roots(&self) -> BoxFuture<'_, Result<Value, ErrorObject>> {
-        Box::pin(async move {
-            self.0
-                .input_request(methods::ROOTS_LIST, json!({}), None)
-                .await
-                .map_err(ErrorObject::from)
-        })
+        Box::pin(self.ask(methods::ROOTS_LIST, json!({})))
     }
     fn notification(&self, method: &str, params: &Value) {
         if method == methods::NOTIFICATION_MESSAGE {
@@ -597,11 +659,11 @@ impl ClientHandler for Relay {
                 .and_then(|l| serde_json::from_value::<LoggingLevel>(l.clone()).ok())
                 .unwrap_or(LoggingLevel::Info);
             let logger = params.get("logger").and_then(Value::as_str);
-            self.0.log(
-                level,
-                logger,
-                params.get("data").cloned().unwrap_or(Value::Null),
-            );
+            let data = params.get("data").cloned().unwrap_or(Value::Null);
+            match &self.bridge {
+                Some(b) => b.caller.get().log(level, logger, data),
+                None => self.ctx.log(level, logger, data),
+            }
         }
     }
 }
@@ -698,12 +760,57 @@ impl RequestHandler for Gateway {
                             format!("unknown tool: {}", cp.name),
                         ));
                     };
+                    let modern = ctx.protocol_version().is_modern();
+                    if modern {
+                        // A retry of a call the gateway parked (its upstream speaks an older era).
+                        if let Some(state) = cp
+                            .request_state
+                            .as_ref()
+                            .and_then(Value::as_str)
+                            .filter(|s| s.starts_with(STATE_PREFIX))
+                        {
+                            let responses = cp.input_responses.as_ref().and_then(Value::as_object);
+                            return this
+                                .parked
+                                .resume(
+                                    state,
+                                    &cp.name,
+                                    responses,
+                                    route.upstream.cfg.timeout,
+                                    ctx.clone(),
+                                )
+                                .await;
+                        }
+                    }
                     let mut up = Map::new();
                     up.insert("name".into(), Value::String(route.name));
                     carry_inputs(&mut up, cp.input_responses, cp.request_state);
                     let args = cp
                         .arguments
                         .or_else(|| RawValue::from_string("{}".into()).ok());
+                    if modern && route.upstream.speaks_older_era().await {
+                        let (tx, rx) = tokio::sync::mpsc::channel(1);
+                        let caller = CurrentCaller::new(ctx.clone());
+                        let bridge = Bridge {
+                            asks: tx,
+                            caller: caller.clone(),
+                        };
+                        let leg = route.upstream.cfg.timeout;
+                        let (gw, u, c) = (this.clone(), route.upstream.clone(), ctx.clone());
+                        let call: CallFuture = Box::pin(async move {
+                            gw.relay(
+                                &u,
+                                methods::TOOLS_CALL,
+                                Value::Object(up),
+                                args,
+                                &c,
+                                false,
+                                Some(bridge),
+                            )
+                            .await
+                        });
+                        return this.parked.start(&cp.name, call, rx, caller, leg).await;
+                    }
                     this.relay(
                         &route.upstream,
                         methods::TOOLS_CALL,
@@ -711,6 +818,7 @@ impl RequestHandler for Gateway {
                         args,
                         &ctx,
                         false,
+                        None,
                     )
                     .await
                 }
@@ -745,6 +853,7 @@ impl RequestHandler for Gateway {
                         None,
                         &ctx,
                         false,
+                        None,
                     )
                     .await
                 }
@@ -788,6 +897,7 @@ impl RequestHandler for Gateway {
                                 None,
                                 &ctx,
                                 true,
+                                None,
                             )
                             .await
                         {
@@ -860,6 +970,7 @@ impl RequestHandler for Gateway {
                         None,
                         &ctx,
                         false,
+                        None,
                     )
                     .await
                 }

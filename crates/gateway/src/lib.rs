@@ -22,6 +22,7 @@ mod access;
 mod config;
 mod credentials;
 mod gateway;
+mod park;
 pub mod tool_search;
 mod upstream;
 

@@ -134,7 +134,13 @@ impl Upstream {
                 json!({"elicitation": {"form": {}, "url": {}}, "sampling": {}, "roots": {}}),
             )
             .unwrap_or_default(),
-            protocol: ProtocolPreference::Auto,
+            protocol: match &self.cfg.protocol {
+                Some(v) if v == switchyard_protocol::ProtocolVersion::LATEST.as_str() => {
+                    ProtocolPreference::Modern
+                }
+                Some(v) => ProtocolPreference::Legacy(v.clone()),
+                None => ProtocolPreference::Auto,
+            },
             request_timeout: self.cfg.timeout,
             handler: Arc::new(Events(self.on_change.clone(), self.me.clone())),
             open_get_stream: true,
@@ -178,6 +184,12 @@ impl Upstream {
     }
 
     /// The live client, connecting (again) when needed.
+    /// Whether this upstream speaks an era before 2026-07-28, in which its questions to the
+    /// user arrive as requests in the middle of a call. Unknown (not connected) counts as no.
+    pub(crate) async fn speaks_older_era(&self) -> bool {
+        self.client().await.is_ok_and(|c| !c.is_modern())
+    }
+
     pub(crate) async fn client(&self) -> Result<Arc<Client>, ClientError> {
         if let Some(c) = self.client.read().await.as_ref() {
             return Ok(c.clone());
