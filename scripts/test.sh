@@ -8,7 +8,8 @@
 # 4. browser                     headless Chromium walks login and consent (Debian chromium)
 # 5. interop                     official TypeScript and Python clients and servers, both ways,
 #                                and switchyard-client against official TypeScript and Python servers
-# 6. end to end                  the official TypeScript client signing in to switchyard serve
+# 6. end to end                  the official TypeScript client signing in to switchyard serve,
+#                                alone and as a gateway over stdio, HTTP and FastMCP upstreams
 #                                (tests/e2e/)
 #
 # Services: tests that need PostgreSQL or Redis read DATABASE_URL / REDIS_URL and say clearly
@@ -43,6 +44,7 @@ step "browser: README quick start (serve, login, tools, call)" bash tests/browse
 step "interop: TypeScript and Python clients" bash tests/interop/run.sh
 step "interop: switchyard client vs TypeScript and Python servers" bash tests/interop/client-run.sh
 step "e2e: official TypeScript client OAuth (DCR, metadata document) vs serve" bash tests/e2e/oauth.sh
+step "e2e: gateway over stdio, HTTP and FastMCP upstreams, official TypeScript client" bash tests/e2e/gateway.sh
 
 echo
 if [ "$failed" -gt 0 ]; then
