@@ -164,7 +164,16 @@ export async function signIn(mcpUrl, { clientName, clientMetadataUrl, callback, 
     await first.close().catch(() => {});
     assert(err instanceof UnauthorizedError, `first connect should need authorization, got ${err}`);
     assert(provider.authorizationUrl, 'the SDK did not ask to redirect to the authorization endpoint');
-    await browserApprove(provider.authorizationUrl, artifacts);
+    try {
+        await browserApprove(provider.authorizationUrl, artifacts);
+    } catch (e) {
+        // Say what the authorization server answered (an error page, typically) if it was no form.
+        const r = await fetch(provider.authorizationUrl, { redirect: 'manual' }).catch(() => null);
+        const page = r && r.status >= 400
+            ? ` (GET /authorize: ${r.status} ${(await r.text()).replace(/<(style|script)[^>]*>[\s\S]*?<\/\1>/g, ' ').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300)})`
+            : '';
+        throw new CheckFailed(`${e.message}${page}`);
+    }
     const params = await callback.received;
     assert(!params.get('error'), `authorization error ${params.get('error')}: ${params.get('error_description')}`);
     assert(params.get('state') === provider.state(), 'state did not come back unchanged');
