@@ -204,7 +204,7 @@ impl Gateway {
     /// found, and the `search_tools` and `call_tool` gateway tools (see [`ToolSearchConfig`]).
     /// Call before serving; the index follows the merged catalog from then on.
     pub fn enable_tool_search(&self, cfg: ToolSearchConfig) -> Result<(), ToolSearchError> {
-        let ts = Arc::new(ToolSearch::new(cfg)?);
+        let ts = Arc::new(ToolSearch::new(cfg, self.server.clone())?);
         self.tool_search
             .set(ts)
             .map_err(|_| ToolSearchError::AlreadyEnabled)?;

@@ -9,10 +9,14 @@
 //!   `search_tools` returns join that session's visible set, and a
 //!   `notifications/tools/list_changed` goes to that session alone (its GET stream, else the
 //!   `search_tools` response stream).
-//! - **Without one** (2026-07-28 is stateless; stdio has no session id): there is nothing to
-//!   key a visible set by, so `tools/list` stays pinned tools + `search_tools` + `call_tool` for
-//!   everyone, no list change is announced, and found tools are called through `call_tool` or
-//!   directly by name.
+//! - **Without one, but authenticated** (2026-07-28 is stateless): the visible set belongs to
+//!   the caller (the token's subject, from the [`Caller`] in the request extensions), and the
+//!   list change goes as a targeted event to that caller's `subscriptions/listen` streams
+//!   (tagged with their subscription ids), never to other callers'.
+//! - **Anonymous and sessionless** (2026-07-28 with authorization off; stdio): there is nothing
+//!   to key a visible set by, so `tools/list` stays pinned tools + `search_tools` + `call_tool`,
+//!   no list change is announced, and found tools are called through `call_tool` or directly by
+//!   name.
 //!
 //! Visibility is about context size, not access: any catalog tool (after the upstreams' allow
 //! and deny lists) can be called by its exposed name whether it is listed or not.
@@ -20,7 +24,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -28,7 +32,9 @@ use serde_json::{json, Value};
 use switchyard_protocol::jsonrpc::ErrorObject;
 use switchyard_search::limits::MAX_RESULTS;
 use switchyard_search::{Index, SearchError, ToolDoc};
-use switchyard_server::{RequestContext, ServerEvent};
+use switchyard_server::{Audience, RequestContext, Server, ServerEvent};
+
+use crate::access::Caller;
 
 /// Name of the gateway tool that searches the catalog.
 pub const SEARCH_TOOLS: &str = "search_tools";
@@ -146,6 +152,20 @@ pub(crate) struct ToolSearch {
     cfg: ToolSearchConfig,
     catalog: RwLock<Catalog>,
     sessions: Mutex<Sessions>,
+    /// The gateway's server, for list changes addressed to one sessionless caller.
+    server: Arc<OnceLock<Server>>,
+}
+
+/// Whose visible set a request reads and grows: its session's, else its authenticated
+/// caller's; none for an anonymous request without a session.
+fn set_key(ctx: &RequestContext) -> Option<String> {
+    match ctx.session_id() {
+        Some(sid) => Some(format!("session:{sid}")),
+        None => ctx
+            .extensions()
+            .get::<Caller>()
+            .map(|c| format!("caller:{}", c.subject)),
+    }
 }
 
 fn fingerprint(v: &Value) -> u64 {
@@ -156,7 +176,10 @@ fn fingerprint(v: &Value) -> u64 {
 
 impl ToolSearch {
     /// Checks the settings.
-    pub(crate) fn new(cfg: ToolSearchConfig) -> Result<Self, ToolSearchError> {
+    pub(crate) fn new(
+        cfg: ToolSearchConfig,
+        server: Arc<OnceLock<Server>>,
+    ) -> Result<Self, ToolSearchError> {
         if !(1..=MAX_TOP_K).contains(&cfg.top_k) {
             return Err(ToolSearchError::TopK(cfg.top_k));
         }
@@ -164,6 +187,7 @@ impl ToolSearch {
             cfg,
             catalog: RwLock::new(Catalog::default()),
             sessions: Mutex::new(Sessions::default()),
+            server,
         })
     }
 
@@ -239,13 +263,12 @@ impl ToolSearch {
     /// The `tools/list` of tool search mode: the gateway tools, then, in catalog order, the
     /// pinned tools and those this request's session discovered.
     pub(crate) fn visible_tools(&self, ctx: &RequestContext, catalog: &[Value]) -> Vec<Value> {
-        let discovered: Vec<String> = ctx
-            .session_id()
+        let discovered: Vec<String> = set_key(ctx)
             .and_then(|sid| {
                 let mut s = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
                 s.clock += 1;
                 let now = s.clock;
-                s.map.get_mut(sid).map(|set| {
+                s.map.get_mut(&sid).map(|set| {
                     set.last_used = now;
                     set.tools.iter().cloned().collect()
                 })
@@ -401,8 +424,10 @@ impl ToolSearch {
             Ok(f) => f,
             Err(e) => return tool_error(ctx, &format!("search failed: {e}")),
         };
-        if self.discover(ctx, found.iter().map(|(n, _)| n.as_str())) {
-            ctx.notify_session(&ServerEvent::ToolsListChanged);
+        if self.discover(ctx, found.iter().map(|(n, _)| n.as_str()))
+            && !ctx.notify_session(&ServerEvent::ToolsListChanged)
+        {
+            self.notify_caller(ctx);
         }
         let tools: Vec<Value> = found.into_iter().map(|(_, d)| d).collect();
         let text = Value::Array(tools.clone()).to_string();
@@ -416,9 +441,25 @@ impl ToolSearch {
         r.to_string().into_bytes()
     }
 
+    /// Announces a list change to the `subscriptions/listen` streams of this request's
+    /// authenticated caller (2026-07-28: no session to send it to).
+    fn notify_caller(&self, ctx: &RequestContext) {
+        let (Some(caller), Some(server)) = (ctx.extensions().get::<Caller>(), self.server.get())
+        else {
+            return;
+        };
+        let subject = caller.subject.clone();
+        let audience =
+            Audience::new(move |ext| ext.get::<Caller>().is_some_and(|c| c.subject == subject));
+        server.notify(ServerEvent::Targeted(
+            audience,
+            Box::new(ServerEvent::ToolsListChanged),
+        ));
+    }
+
     /// Adds found tools to the session's visible set; `true` if its list changed.
     fn discover<'a>(&self, ctx: &RequestContext, names: impl Iterator<Item = &'a str>) -> bool {
-        let Some(sid) = ctx.session_id() else {
+        let Some(sid) = set_key(ctx) else {
             return false;
         };
         let names: Vec<&str> = names.filter(|n| !self.pinned(n)).collect();
@@ -428,7 +469,7 @@ impl ToolSearch {
         let mut s = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         s.clock += 1;
         let now = s.clock;
-        if !s.map.contains_key(sid) && s.map.len() >= MAX_TRACKED_SESSIONS {
+        if !s.map.contains_key(&sid) && s.map.len() >= MAX_TRACKED_SESSIONS {
             let oldest = s
                 .map
                 .iter()
@@ -438,7 +479,7 @@ impl ToolSearch {
                 s.map.remove(&k);
             }
         }
-        let set = s.map.entry(sid.to_owned()).or_insert_with(|| SessionSet {
+        let set = s.map.entry(sid).or_insert_with(|| SessionSet {
             tools: VecDeque::new(),
             last_used: now,
         });
@@ -483,7 +524,7 @@ mod tests {
                 ..ToolSearchConfig::default()
             };
             assert_eq!(
-                ToolSearch::new(cfg).err(),
+                ToolSearch::new(cfg, Arc::default()).err(),
                 Some(ToolSearchError::TopK(top_k))
             );
         }
@@ -491,7 +532,8 @@ mod tests {
 
     #[test]
     fn sync_touches_only_new_changed_and_removed_tools() {
-        let ts = ToolSearch::new(ToolSearchConfig::default()).expect("valid config");
+        let ts =
+            ToolSearch::new(ToolSearchConfig::default(), Arc::default()).expect("valid config");
         let a = tool("a__read_file", "Read a file");
         let b = tool("a__get_forecast", "Weather forecast");
         let catalog = [("a", "read_file", &a), ("a", "get_forecast", &b)];

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use switchyard_client::{Client, ClientHandler, ClientOptions, ProtocolPreference, RequestOptions};
 use switchyard_gateway::tool_search::{CALL_TOOL, SEARCH_TOOLS};
 use switchyard_gateway::{
-    Gateway, ToolSearchConfig, ToolSearchError, ToolSearchMode, UpstreamConfig,
+    Caller, Gateway, ToolSearchConfig, ToolSearchError, ToolSearchMode, UpstreamConfig,
 };
 use switchyard_server::{HttpConfig, McpService, Server, ToolDef};
 
@@ -428,4 +428,138 @@ async fn without_a_get_stream_the_list_change_rides_on_the_search_response() {
         names(&c).await,
         [SEARCH_TOOLS, CALL_TOOL, "weather__get_alerts"]
     );
+}
+
+/// The gateway of [`gateway`] behind a stand-in for the bearer layer: the `x-test-user` header
+/// becomes the request's [`Caller`] (token checking belongs to switchyard-auth and is tested
+/// there; here only the identity matters).
+async fn gateway_for_callers(cfg: ToolSearchConfig) -> String {
+    let weather = upstream(&[("get_forecast", "Weather forecast for a city")]);
+    let files = upstream(&[
+        ("read_file", "Read the contents of a file from disk"),
+        ("list_directory", "List the entries of a directory"),
+    ]);
+    let (w, f) = (serve(weather).await, serve(files).await);
+    let (gw, server) = Gateway::build(
+        vec![
+            UpstreamConfig::url("weather", w),
+            UpstreamConfig::url("files", f),
+        ],
+        "gw",
+        "1.0.0",
+    );
+    gw.enable_tool_search(cfg).unwrap();
+    gw.refresh_all().await;
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let app = axum::Router::new()
+        .route_service("/mcp", McpService::new(server, HttpConfig::default()))
+        .layer(axum::middleware::map_request(
+            |mut req: axum::extract::Request| async move {
+                let user = req
+                    .headers()
+                    .get("x-test-user")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                if let Some(u) = user {
+                    req.extensions_mut().insert(Caller::new(u, Vec::new()));
+                }
+                req
+            },
+        ));
+    tokio::spawn(async move {
+        let _ = switchyard_server::serve(l, app, std::future::pending()).await;
+    });
+    format!("http://{addr}/mcp")
+}
+
+async fn modern_client_as(url: &str, user: &str, rec: Arc<Recorder>) -> Client {
+    Client::connect_http(
+        url,
+        ClientOptions {
+            protocol: ProtocolPreference::Modern,
+            headers: vec![("x-test-user".into(), user.into())],
+            handler: rec,
+            ..ClientOptions::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+fn heard(rec: &Recorder, method: &str) -> usize {
+    rec.0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| *m == method)
+        .count()
+}
+
+#[tokio::test]
+async fn a_2026_callers_found_tools_join_that_callers_list_and_only_its_listen_streams_hear() {
+    let url = gateway_for_callers(ToolSearchConfig::default()).await;
+    let (alice_rec, alice2_rec, bob_rec) = (
+        Arc::new(Recorder::default()),
+        Arc::new(Recorder::default()),
+        Arc::new(Recorder::default()),
+    );
+    let alice = modern_client_as(&url, "alice", alice_rec.clone()).await;
+    // The same user on a second connection: the visible set is the caller's, not the socket's.
+    let alice2 = modern_client_as(&url, "alice", alice2_rec.clone()).await;
+    let bob = modern_client_as(&url, "bob", bob_rec.clone()).await;
+    let want = json!({"toolsListChanged": true});
+    let _streams = [
+        alice.http().unwrap().listen(want.clone()).unwrap(),
+        alice2.http().unwrap().listen(want.clone()).unwrap(),
+        bob.http().unwrap().listen(want).unwrap(),
+    ];
+    let ack = "notifications/subscriptions/acknowledged";
+    for rec in [&alice_rec, &alice2_rec, &bob_rec] {
+        eventually("listen stream acknowledged", async || heard(rec, ack) == 1).await;
+    }
+    assert_eq!(names(&alice).await, [SEARCH_TOOLS, CALL_TOOL]);
+
+    let r = call(
+        &alice,
+        SEARCH_TOOLS,
+        json!({"query": "list the entries of a directory", "top_k": 1}),
+    )
+    .await;
+    assert_eq!(
+        r["structuredContent"]["tools"][0]["name"],
+        "files__list_directory"
+    );
+    let changed = "notifications/tools/list_changed";
+    eventually("alice hears of her list change", async || {
+        heard(&alice_rec, changed) == 1 && heard(&alice2_rec, changed) == 1
+    })
+    .await;
+    assert_eq!(
+        names(&alice2).await,
+        [SEARCH_TOOLS, CALL_TOOL, "files__list_directory"]
+    );
+    // Bob's list and stream are his own.
+    assert_eq!(names(&bob).await, [SEARCH_TOOLS, CALL_TOOL]);
+    let r = call(
+        &bob,
+        SEARCH_TOOLS,
+        json!({"query": "weather forecast", "top_k": 1}),
+    )
+    .await;
+    assert_eq!(
+        r["structuredContent"]["tools"][0]["name"],
+        "weather__get_forecast"
+    );
+    eventually("bob hears of his list change", async || {
+        heard(&bob_rec, changed) == 1
+    })
+    .await;
+    assert_eq!(
+        names(&bob).await,
+        [SEARCH_TOOLS, CALL_TOOL, "weather__get_forecast"]
+    );
+    // Alice heard nothing of Bob's search.
+    assert_eq!(heard(&alice_rec, changed), 1);
+    assert_eq!(heard(&alice2_rec, changed), 1);
 }

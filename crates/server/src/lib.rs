@@ -53,6 +53,7 @@ pub use handler::tool::{IntoToolResult, Json, NoArgs, ToolDef};
 pub use http::{HttpConfig, McpService};
 pub use serve::serve;
 pub use server::{
-    method_not_found, RequestHandler, Server, ServerBuilder, ServerEvent, DEFAULT_PAGE_SIZE,
+    method_not_found, Audience, RequestHandler, Server, ServerBuilder, ServerEvent,
+    DEFAULT_PAGE_SIZE,
 };
 pub use switchyard_protocol as protocol;

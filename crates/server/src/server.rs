@@ -34,7 +34,44 @@ pub enum ServerEvent {
     ResourcesListChanged,
     /// A resource's contents changed.
     ResourceUpdated(String),
+    /// The inner event, only for the 2026-07-28 `subscriptions/listen` streams whose HTTP
+    /// request the audience accepts (for example, the streams of one authenticated user): the
+    /// 2026-07-28 era has no session to address, so a change that concerns one caller is
+    /// addressed by who opened the stream. Other transports drop it.
+    Targeted(Audience, Box<ServerEvent>),
 }
+
+/// Who a [`ServerEvent::Targeted`] event is for: a test on the request extensions of a
+/// `subscriptions/listen` stream (where an authentication layer leaves the caller's identity).
+#[derive(Clone)]
+pub struct Audience(Arc<dyn Fn(&http::Extensions) -> bool + Send + Sync>);
+
+impl Audience {
+    /// An audience of the streams whose request extensions pass `test`.
+    pub fn new(test: impl Fn(&http::Extensions) -> bool + Send + Sync + 'static) -> Self {
+        Self(Arc::new(test))
+    }
+
+    /// Whether a stream opened with these request extensions belongs to the audience.
+    pub fn accepts(&self, extensions: &http::Extensions) -> bool {
+        (self.0)(extensions)
+    }
+}
+
+impl std::fmt::Debug for Audience {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Audience(..)")
+    }
+}
+
+/// Two audiences are equal when they are the same test.
+impl PartialEq for Audience {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Audience {}
 
 /// Builds a [`Server`].
 pub struct ServerBuilder {

@@ -60,6 +60,8 @@ impl Subscription {
                 .resource_subscriptions
                 .as_ref()
                 .is_some_and(|s| s.contains(u)),
+            // Delivered only where the stream's audience is known (see `http::stream::listen`).
+            ServerEvent::Targeted(..) => false,
         };
         wanted
             .then(|| event_notification(e, Some(&self.id)))
@@ -76,6 +78,7 @@ pub(crate) fn event_notification(e: &ServerEvent, sub_id: Option<&RequestId>) ->
         ServerEvent::ResourceUpdated(u) => {
             (methods::NOTIFICATION_RESOURCES_UPDATED, Some(u.as_str()))
         }
+        ServerEvent::Targeted(..) => return None,
     };
     let mut params = Map::new();
     if let Some(u) = uri {

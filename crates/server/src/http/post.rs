@@ -807,7 +807,7 @@ async fn modern(
         }
     }
     if r.method == methods::SUBSCRIPTIONS_LISTEN {
-        return listen(svc, r, acc).await;
+        return listen(svc, r, acc, &req.extensions).await;
     }
     let (tx, rx) = mpsc::unbounded_channel();
     let ctx = RequestContext {

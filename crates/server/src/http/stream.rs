@@ -214,6 +214,7 @@ pub(super) async fn listen(
     svc: &McpService,
     r: jsonrpc::Request,
     acc: super::checks::Accepts,
+    extensions: &http::Extensions,
 ) -> Response<McpBody> {
     let params: SubscriptionsListenParams =
         match r.params.as_deref().map(|p| serde_json::from_str(p.get())) {
@@ -244,9 +245,16 @@ pub(super) async fn listen(
     let _ = tx.send(frame(None, &sub.ack()));
     let ticks = tx.clone();
     let gone = tx.clone();
+    // Who opened the stream, for events addressed to one caller.
+    let opener = extensions.clone();
     spawn_event_pump(
         svc,
         move |ev| {
+            let ev = match ev {
+                ServerEvent::Targeted(audience, inner) if audience.accepts(&opener) => inner,
+                ServerEvent::Targeted(..) => return true,
+                other => other,
+            };
             sub.notification_for(ev)
                 .is_none_or(|b| tx.send(frame(None, &b)).is_ok())
         },
