@@ -29,6 +29,10 @@
 //! ([`SqlStore::embedding_vectors`], [`SqlStore::put_embedding_vectors`]), so an index rebuilt
 //! after a restart embeds only tools whose text changed.
 //!
+//! The gateway keeps each user's upstream OAuth tokens here too
+//! ([`SqlStore::upstream_token`], [`SqlStore::put_upstream_token`]), sealed (encrypted) by the
+//! gateway before they arrive: the store only ever holds ciphertext.
+//!
 //! The crate has no cargo features; both database drivers are always compiled in.
 #![forbid(unsafe_code)]
 
@@ -37,6 +41,7 @@ mod migrate;
 mod records;
 mod sql;
 mod store;
+mod upstream_tokens;
 mod vectors;
 
 pub use error::StoreError;

@@ -2,7 +2,7 @@
 //! `TEXT` and `BIGINT` columns, `ON CONFLICT` upserts and `$n` placeholders.
 
 /// The version a freshly opened store is at: the last entry of [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// `(version, statements)`; applied in order, each version once, recorded in
 /// `switchyard_migrations`. Never edit a released entry: append a new one.
@@ -84,6 +84,19 @@ pub(crate) const MIGRATIONS: &[(i64, &[&str])] = &[
             vector TEXT NOT NULL,
             created_at BIGINT NOT NULL)",
             "CREATE INDEX IF NOT EXISTS search_vectors_model ON search_vectors (model)",
+        ],
+    ),
+    (
+        3,
+        &[
+            // Per-user upstream tokens of the gateway, sealed by the caller (see
+            // `upstream_tokens.rs`): this table never sees a token in the clear.
+            "CREATE TABLE IF NOT EXISTS upstream_user_tokens (
+            subject TEXT NOT NULL,
+            upstream TEXT NOT NULL,
+            sealed TEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (subject, upstream))",
         ],
     ),
 ];
