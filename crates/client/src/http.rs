@@ -8,7 +8,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use base64::Engine as _;
+use bytes::Bytes;
 use futures_util::StreamExt;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
@@ -40,13 +44,140 @@ pub(crate) enum Era {
     LegacySse,
 }
 
+/// Header names sent on (almost) every request, built once rather than parsed per call.
+const H_CONTENT_TYPE: HeaderName = HeaderName::from_static("content-type");
+const H_ACCEPT: HeaderName = HeaderName::from_static("accept");
+const H_AUTHORIZATION: HeaderName = HeaderName::from_static("authorization");
+const H_PROTOCOL_VERSION: HeaderName = HeaderName::from_static(meta::HEADER_PROTOCOL_VERSION);
+const H_METHOD: HeaderName = HeaderName::from_static(meta::HEADER_METHOD);
+const H_NAME: HeaderName = HeaderName::from_static(meta::HEADER_NAME);
+const H_SESSION_ID: HeaderName = HeaderName::from_static(meta::HEADER_SESSION_ID);
+
+/// POSTs to a plain `http://` URL go through this pooled hyper client (keep-alive, one
+/// connection per request in flight, `TCP_NODELAY`) instead of reqwest: reqwest's per-request
+/// URL parsing, redirect and retry layers were a third of a gateway relay's instructions.
+/// `https://` URLs, proxies from the environment, GETs and redirects stay with reqwest.
+struct FastPost {
+    client: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+    uri: http::Uri,
+}
+
+impl FastPost {
+    fn new(url: &str) -> Option<Self> {
+        let uri: http::Uri = url.parse().ok()?;
+        if uri.scheme_str() != Some("http") || uri.host().is_none() {
+            return None;
+        }
+        // reqwest routes through a proxy named in the environment; so must every request here.
+        let proxied = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+            .iter()
+            .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()));
+        if proxied {
+            return None;
+        }
+        let mut conn = HttpConnector::new();
+        conn.set_nodelay(true);
+        conn.set_connect_timeout(Some(Duration::from_secs(10)));
+        let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(conn);
+        Some(Self { client, uri })
+    }
+}
+
+/// What a POST came back with.
+enum Posted {
+    /// A 200 `application/json` answer, read to its end (the common stateless case).
+    Json(Bytes),
+    /// Anything else, for the general path (statuses, SSE, session headers).
+    Other(reqwest::Response),
+    /// To be sent with reqwest instead: no fast path, or a redirect, which reqwest follows.
+    /// Carries the headers when they were not used.
+    Redirect(Option<HeaderMap>),
+}
+
+impl FastPost {
+    /// POSTs `body`. With `json_ok`, a 200 JSON answer is read here, limited to
+    /// [`MAX_RESPONSE_BYTES`].
+    async fn post(
+        &self,
+        headers: HeaderMap,
+        body: Bytes,
+        json_ok: bool,
+    ) -> Result<Posted, ClientError> {
+        let mut req = http::Request::new(Full::new(body));
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = self.uri.clone();
+        *req.headers_mut() = headers;
+        let resp = self
+            .client
+            .request(req)
+            .await
+            .map_err(|e| ClientError::Transport(error_chain(&e)))?;
+        if matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+            return Ok(Posted::Redirect(None));
+        }
+        let is_json = resp
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|v| {
+                v.as_bytes()
+                    .get(..16)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"application/json"))
+            });
+        let (parts, body) = resp.into_parts();
+        if json_ok && is_json && parts.status == http::StatusCode::OK {
+            let body = Limited::new(body, MAX_RESPONSE_BYTES)
+                .collect()
+                .await
+                .map_err(|e| {
+                    if e.is::<http_body_util::LengthLimitError>() {
+                        ClientError::Protocol(format!(
+                            "response larger than {MAX_RESPONSE_BYTES} bytes"
+                        ))
+                    } else {
+                        ClientError::Transport(error_chain(&*e))
+                    }
+                })?
+                .to_bytes();
+            return Ok(Posted::Json(body));
+        }
+        let resp = http::Response::from_parts(parts, reqwest::Body::wrap(body));
+        Ok(Posted::Other(reqwest::Response::from(resp)))
+    }
+}
+
+/// An error and its causes, one line (hyper's own message alone is terse: "client error
+/// (Connect)").
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}
+
+/// The client's own `_meta` members of the 2026-07-28 era, serialised once.
+struct OwnMeta {
+    capabilities: Box<RawValue>,
+    client_info: Box<RawValue>,
+}
+
 pub(crate) struct HttpInner {
     http: reqwest::Client,
+    fast: Option<FastPost>,
     url: String,
     opts: ClientOptions,
+    /// `content-type`, `accept` and the configured extra headers, parsed once.
+    static_headers: HeaderMap,
+    own_meta: OwnMeta,
     era: RwLock<Era>,
     next_id: AtomicI64,
-    token: Mutex<Option<String>>,
+    /// The bearer token as its `authorization` header value.
+    token: Mutex<Option<HeaderValue>>,
     tool_schemas: Mutex<HashMap<String, Value>>,
     sse_conn: Mutex<Option<Arc<MsgConn>>>,
     pub(crate) server_info: Mutex<Option<Value>>,
@@ -135,11 +266,35 @@ impl HttpClient {
                 version: ProtocolVersion::LATEST.as_str().to_owned(),
             },
         };
+        let mut static_headers = HeaderMap::new();
+        static_headers.insert(H_CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        static_headers.insert(
+            H_ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        for (k, v) in &opts.headers {
+            if let (Ok(k), Ok(v)) = (
+                HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(v),
+            ) {
+                static_headers.insert(k, v);
+            }
+        }
+        let raw = |v: Result<Box<RawValue>, serde_json::Error>| {
+            v.map_err(|e| ClientError::Usage(format!("client options: {e}")))
+        };
+        let own_meta = OwnMeta {
+            capabilities: raw(serde_json::value::to_raw_value(&opts.capabilities))?,
+            client_info: raw(serde_json::value::to_raw_value(&opts.client_info))?,
+        };
         let c = Self {
             inner: Arc::new(HttpInner {
                 http,
+                fast: FastPost::new(url),
                 url: url.to_owned(),
                 opts,
+                static_headers,
+                own_meta,
                 era: RwLock::new(era),
                 next_id: AtomicI64::new(1),
                 token: Mutex::new(None),
@@ -213,7 +368,17 @@ impl HttpClient {
     }
 
     fn set_token(&self, t: Option<String>) {
-        *self.inner.token.lock().unwrap_or_else(|p| p.into_inner()) = t;
+        // A token that is not a valid header value could not be sent anyway.
+        let v = t.and_then(|t| HeaderValue::from_str(&format!("Bearer {t}")).ok());
+        *self.inner.token.lock().unwrap_or_else(|p| p.into_inner()) = v;
+    }
+
+    fn token_header(&self) -> Option<HeaderValue> {
+        self.inner
+            .token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The negotiated protocol version.
@@ -297,43 +462,19 @@ impl HttpClient {
     }
 
     fn base_headers(&self, era: &Era, method: &str, params: Option<&Value>) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert("content-type", HeaderValue::from_static("application/json"));
-        h.insert(
-            "accept",
-            HeaderValue::from_static("application/json, text/event-stream"),
-        );
-        for (k, v) in &self.inner.opts.headers {
-            if let (Ok(k), Ok(v)) = (
-                HeaderName::from_bytes(k.as_bytes()),
-                HeaderValue::from_str(v),
-            ) {
-                h.insert(k, v);
-            }
+        let mut h = self.inner.static_headers.clone();
+        if let Some(t) = self.token_header() {
+            h.insert(H_AUTHORIZATION, t);
         }
-        if let Some(t) = self
-            .inner
-            .token
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_deref()
-        {
-            if let Ok(v) = HeaderValue::from_str(&format!("Bearer {t}")) {
-                h.insert("authorization", v);
-            }
-        }
-        let mut set = |k: &str, v: &str| {
-            if let (Ok(k), Ok(v)) = (
-                HeaderName::from_bytes(k.as_bytes()),
-                HeaderValue::from_str(v),
-            ) {
+        let mut set = |k: HeaderName, v: &str| {
+            if let Ok(v) = HeaderValue::from_str(v) {
                 h.insert(k, v);
             }
         };
         match era {
             Era::Modern { version } => {
-                set(meta::HEADER_PROTOCOL_VERSION, version);
-                set(meta::HEADER_METHOD, method);
+                set(H_PROTOCOL_VERSION, version);
+                set(H_METHOD, method);
                 let name = match method {
                     methods::TOOLS_CALL | methods::PROMPTS_GET => {
                         params.and_then(|p| p.get("name"))
@@ -342,22 +483,24 @@ impl HttpClient {
                     _ => None,
                 };
                 if let Some(n) = name.and_then(Value::as_str) {
-                    set(meta::HEADER_NAME, &header_value(n));
+                    set(H_NAME, &header_value(n));
                 }
                 if method == methods::TOOLS_CALL {
                     for (k, v) in self.param_headers(params) {
-                        set(&k, &v);
+                        if let Ok(k) = HeaderName::from_bytes(k.as_bytes()) {
+                            set(k, &v);
+                        }
                     }
                 }
             }
             Era::Legacy { version, session } => {
                 if method != methods::INITIALIZE {
                     if let Some(v) = version {
-                        set(meta::HEADER_PROTOCOL_VERSION, v);
+                        set(H_PROTOCOL_VERSION, v);
                     }
                 }
                 if let Some(s) = session {
-                    set(meta::HEADER_SESSION_ID, s);
+                    set(H_SESSION_ID, s);
                 }
             }
             Era::LegacySse => {}
@@ -416,48 +559,20 @@ impl HttpClient {
         out
     }
 
-    fn with_meta(
+    /// Writes a request's JSON-RPC body (see [`write_request_body`]).
+    #[allow(clippy::too_many_arguments)]
+    fn write_body(
         &self,
+        out: &mut Vec<u8>,
         era: &Era,
-        params: Option<Value>,
+        id: &RequestId,
+        method: &str,
+        params: Option<&Value>,
         progress_token: Option<&str>,
-        extra: Option<&Map<String, Value>>,
-    ) -> Option<Value> {
-        let modern = matches!(era, Era::Modern { .. });
-        if !modern && progress_token.is_none() && extra.is_none() {
-            return params;
-        }
-        let mut p = params.unwrap_or_else(|| Value::Object(Map::new()));
-        if let Some(o) = p.as_object_mut() {
-            let m = o
-                .entry("_meta")
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Some(m) = m.as_object_mut() {
-                if let Era::Modern { version } = era {
-                    m.insert(
-                        meta::PROTOCOL_VERSION.into(),
-                        Value::String(version.clone()),
-                    );
-                    m.insert(
-                        meta::CLIENT_CAPABILITIES.into(),
-                        json!(self.inner.opts.capabilities),
-                    );
-                    m.insert(meta::CLIENT_INFO.into(), json!(self.inner.opts.client_info));
-                }
-                if let Some(t) = progress_token {
-                    m.insert(meta::PROGRESS_TOKEN.into(), Value::String(t.to_owned()));
-                }
-                if let Some(extra) = extra {
-                    for (k, v) in extra {
-                        // Era keys only make sense in their era.
-                        if modern || !k.starts_with("io.modelcontextprotocol/") {
-                            m.insert(k.clone(), v.clone());
-                        }
-                    }
-                }
-            }
-        }
-        Some(p)
+        ro: &RequestOptions,
+    ) -> Result<(), serde_json::Error> {
+        let own = &self.inner.own_meta;
+        write_request_body(out, own, era, id, method, params, progress_token, ro)
     }
 
     /// Sends a request and returns its result, handling authorization, input-required rounds,
@@ -522,28 +637,25 @@ impl HttpClient {
         let mut version_retry = false;
         let mut rounds = 0usize;
         let mut resent = false;
-        loop {
+        'send: loop {
             let era = self.era();
             let id = RequestId::Number(self.inner.next_id.fetch_add(1, Ordering::Relaxed));
             *current.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.clone());
             let token = ro.progress.as_ref().map(|_| format!("p{id}"));
-            let body_params =
-                self.with_meta(&era, params.clone(), token.as_deref(), ro.meta.as_ref());
-            let mut body = Vec::with_capacity(256);
-            match (
-                &ro.raw_arguments,
-                body_params.as_ref().and_then(Value::as_object),
-            ) {
-                (Some(args), Some(base)) => jsonrpc::write_request(
-                    &mut body,
-                    &id,
-                    method,
-                    Some(&WithRawArguments { base, args }),
-                ),
-                _ => jsonrpc::write_request(&mut body, &id, method, body_params.as_ref()),
-            }
+            let args_len = ro.raw_arguments.as_ref().map_or(0, |a| a.get().len());
+            let mut body = Vec::with_capacity(384 + args_len);
+            self.write_body(
+                &mut body,
+                &era,
+                &id,
+                method,
+                params.as_ref(),
+                token.as_deref(),
+                ro,
+            )
             .map_err(|e| ClientError::Usage(e.to_string()))?;
-            let header_params = match (&ro.raw_arguments, &params) {
+            let body = Bytes::from(body);
+            let with_args = match (&ro.raw_arguments, &params) {
                 // Only a tool with `x-mcp-header` parameters needs its arguments read here.
                 (Some(args), Some(Value::Object(p))) if self.has_param_headers(p) => {
                     let mut p = p.clone();
@@ -553,80 +665,99 @@ impl HttpClient {
                     );
                     Some(Value::Object(p))
                 }
-                _ => params.clone(),
+                _ => None,
             };
-            let headers = self.base_headers(&era, method, header_params.as_ref());
-            let resp = self
-                .inner
-                .http
-                .post(&self.inner.url)
-                .headers(headers)
-                .body(body)
-                .send()
-                .await?;
-            let status = resp.status().as_u16();
-            if status == 401 || status == 403 {
-                let www = resp
-                    .headers()
-                    .get("www-authenticate")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                let insufficient = www
-                    .as_deref()
-                    .is_some_and(|w| w.contains("insufficient_scope"));
-                let Some(auth) = &self.inner.opts.auth else {
-                    return Err(ClientError::Unauthorized {
-                        status,
-                        www_authenticate: www,
-                    });
+            let header_params = with_args.as_ref().or(params.as_ref());
+            let headers = self.base_headers(&era, method, header_params);
+            let posted = match &self.inner.fast {
+                // Only a JSON answer to anything but `initialize` (whose session header is
+                // read below) is taken as it stands.
+                Some(f) => {
+                    f.post(headers, body.clone(), method != methods::INITIALIZE)
+                        .await?
+                }
+                None => Posted::Redirect(Some(headers)),
+            };
+            let outcome = 'answered: {
+                let resp = match posted {
+                    Posted::Json(b) => break 'answered json_outcome(200, &b),
+                    Posted::Other(resp) => resp,
+                    Posted::Redirect(headers) => {
+                        let headers = headers
+                            .unwrap_or_else(|| self.base_headers(&era, method, header_params));
+                        self.inner
+                            .http
+                            .post(&self.inner.url)
+                            .headers(headers)
+                            .body(body)
+                            .send()
+                            .await?
+                    }
                 };
-                if (status == 403 && !insufficient) || auth_tries >= 2 {
-                    return Err(ClientError::Unauthorized {
-                        status,
-                        www_authenticate: www,
-                    });
-                }
-                auth_tries += 1;
-                let t = auth
-                    .challenge(&self.inner.url, status, www)
-                    .await
-                    .map_err(ClientError::Auth)?;
-                self.set_token(Some(t));
-                continue;
-            }
-            if status == 404 {
-                if let Era::Legacy {
-                    session: Some(_),
-                    version,
-                } = &era
-                {
-                    if !reinitialized && method != methods::INITIALIZE {
-                        reinitialized = true;
-                        let v = version
-                            .clone()
-                            .unwrap_or_else(|| ProtocolVersion::LATEST_LEGACY.as_str().to_owned());
-                        self.set_era(Era::Legacy {
-                            version: None,
-                            session: None,
+                let status = resp.status().as_u16();
+                if status == 401 || status == 403 {
+                    let www = resp
+                        .headers()
+                        .get("www-authenticate")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let insufficient = www
+                        .as_deref()
+                        .is_some_and(|w| w.contains("insufficient_scope"));
+                    let Some(auth) = &self.inner.opts.auth else {
+                        return Err(ClientError::Unauthorized {
+                            status,
+                            www_authenticate: www,
                         });
-                        Box::pin(self.initialize(&v)).await?;
-                        continue;
+                    };
+                    if (status == 403 && !insufficient) || auth_tries >= 2 {
+                        return Err(ClientError::Unauthorized {
+                            status,
+                            www_authenticate: www,
+                        });
+                    }
+                    auth_tries += 1;
+                    let t = auth
+                        .challenge(&self.inner.url, status, www)
+                        .await
+                        .map_err(ClientError::Auth)?;
+                    self.set_token(Some(t));
+                    continue 'send;
+                }
+                if status == 404 {
+                    if let Era::Legacy {
+                        session: Some(_),
+                        version,
+                    } = &era
+                    {
+                        if !reinitialized && method != methods::INITIALIZE {
+                            reinitialized = true;
+                            let v = version.clone().unwrap_or_else(|| {
+                                ProtocolVersion::LATEST_LEGACY.as_str().to_owned()
+                            });
+                            self.set_era(Era::Legacy {
+                                version: None,
+                                session: None,
+                            });
+                            Box::pin(self.initialize(&v)).await?;
+                            continue 'send;
+                        }
                     }
                 }
-            }
-            if method == methods::INITIALIZE {
-                if let Some(sid) = resp
-                    .headers()
-                    .get(meta::HEADER_SESSION_ID)
-                    .and_then(|v| v.to_str().ok())
-                {
-                    let mut e = self.inner.era.write().unwrap_or_else(|p| p.into_inner());
-                    if let Era::Legacy { session, .. } = &mut *e {
-                        *session = Some(sid.to_owned());
+                if method == methods::INITIALIZE {
+                    if let Some(sid) = resp
+                        .headers()
+                        .get(meta::HEADER_SESSION_ID)
+                        .and_then(|v| v.to_str().ok())
+                    {
+                        let mut e = self.inner.era.write().unwrap_or_else(|p| p.into_inner());
+                        if let Era::Legacy { session, .. } = &mut *e {
+                            *session = Some(sid.to_owned());
+                        }
                     }
                 }
-            }
-            let outcome = self.read_response(resp, &id, &era, ro).await;
+                self.read_response(resp, &id, &era, ro).await
+            };
             let result = match outcome {
                 Err(ClientError::Rpc(e))
                     if e.code == ErrorCode::UNSUPPORTED_PROTOCOL_VERSION && !version_retry =>
@@ -726,16 +857,9 @@ impl HttpClient {
         }
         let body = read_limited(resp, MAX_RESPONSE_BYTES).await?;
         if ct.starts_with("application/json") || body.first() == Some(&b'{') {
-            match jsonrpc::parse_message(&body) {
-                Ok(Message::Response(r)) => return Ok(r.result),
-                Ok(Message::Error(e)) => return Err(ClientError::Rpc(e.error)),
-                _ => {}
-            }
+            return json_outcome(status, &body);
         }
-        Err(ClientError::Http {
-            status,
-            body: String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned(),
-        })
+        Err(http_error(status, &body))
     }
 
     async fn read_sse(
@@ -946,16 +1070,8 @@ impl HttpClient {
     async fn connect_legacy_sse(&self) -> Result<(), ClientError> {
         let mut h = HeaderMap::new();
         h.insert("accept", HeaderValue::from_static("text/event-stream"));
-        if let Some(t) = self
-            .inner
-            .token
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_deref()
-        {
-            if let Ok(v) = HeaderValue::from_str(&format!("Bearer {t}")) {
-                h.insert("authorization", v);
-            }
+        if let Some(t) = self.token_header() {
+            h.insert(H_AUTHORIZATION, t);
         }
         let resp = self
             .inner
@@ -1090,20 +1206,19 @@ impl HttpClient {
             loop {
                 let era = this.era();
                 let id = RequestId::Number(this.inner.next_id.fetch_add(1, Ordering::Relaxed));
-                let params = this.with_meta(
-                    &era,
-                    Some(json!({ "notifications": notifications })),
-                    None,
-                    None,
-                );
+                let params = json!({ "notifications": notifications });
                 let mut body = Vec::new();
-                if jsonrpc::write_request(
-                    &mut body,
-                    &id,
-                    methods::SUBSCRIPTIONS_LISTEN,
-                    params.as_ref(),
-                )
-                .is_err()
+                if this
+                    .write_body(
+                        &mut body,
+                        &era,
+                        &id,
+                        methods::SUBSCRIPTIONS_LISTEN,
+                        Some(&params),
+                        None,
+                        &RequestOptions::default(),
+                    )
+                    .is_err()
                 {
                     return;
                 }
@@ -1199,23 +1314,165 @@ impl Drop for CancelOnDrop<'_> {
     }
 }
 
-/// Request params whose `arguments` are written verbatim from raw JSON.
-struct WithRawArguments<'a> {
-    base: &'a Map<String, Value>,
-    args: &'a RawValue,
+/// Writes a request's JSON-RPC body straight from its parts: the caller's params, raw
+/// `arguments` spliced in verbatim, and this era's `_meta` members (the client's own,
+/// serialised once at connect; the progress token; the caller's extras) merged over any
+/// `_meta` the params carry. No merged `Value` is built per call.
+#[allow(clippy::too_many_arguments)]
+fn write_request_body(
+    out: &mut Vec<u8>,
+    own: &OwnMeta,
+    era: &Era,
+    id: &RequestId,
+    method: &str,
+    params: Option<&Value>,
+    progress_token: Option<&str>,
+    ro: &RequestOptions,
+) -> Result<(), serde_json::Error> {
+    let modern = match era {
+        Era::Modern { version } => Some((version.as_str(), own)),
+        _ => None,
+    };
+    let wants_meta = modern.is_some() || progress_token.is_some() || ro.meta.is_some();
+    let empty = Map::new();
+    let base = match params {
+        Some(Value::Object(o)) => o,
+        // Params that are not an object are sent as they are.
+        Some(other) => return jsonrpc::write_request(out, id, method, Some(other)),
+        None if wants_meta => &empty,
+        None => return jsonrpc::write_request::<Value>(out, id, method, None),
+    };
+    let meta = match base.get("_meta") {
+        _ if !wants_meta => None,
+        // A `_meta` that is not an object is left as the caller wrote it.
+        Some(m) if !m.is_object() => None,
+        existing => Some(SendMeta {
+            existing: existing.and_then(Value::as_object),
+            modern,
+            token: progress_token,
+            extra: ro.meta.as_ref(),
+        }),
+    };
+    let p = SendParams {
+        base,
+        args: ro.raw_arguments.as_deref(),
+        meta,
+    };
+    jsonrpc::write_request(out, id, method, Some(&p))
 }
 
-impl serde::Serialize for WithRawArguments<'_> {
+/// Request params as sent (see [`write_request_body`]).
+struct SendParams<'a> {
+    base: &'a Map<String, Value>,
+    /// Written verbatim in place of any `arguments` member.
+    args: Option<&'a RawValue>,
+    /// Written in place of any `_meta` member.
+    meta: Option<SendMeta<'a>>,
+}
+
+impl serde::Serialize for SendParams<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
         for (k, v) in self.base {
-            if k != "arguments" {
+            let replaced =
+                (self.args.is_some() && k == "arguments") || (self.meta.is_some() && k == "_meta");
+            if !replaced {
                 m.serialize_entry(k, v)?;
             }
         }
-        m.serialize_entry("arguments", self.args)?;
+        if let Some(a) = self.args {
+            m.serialize_entry("arguments", a)?;
+        }
+        if let Some(meta) = &self.meta {
+            m.serialize_entry("_meta", meta)?;
+        }
         m.end()
+    }
+}
+
+/// Prefix of the `_meta` keys that belong to the 2026-07-28 era.
+const ERA_META_PREFIX: &str = "io.modelcontextprotocol/";
+
+/// A request's `_meta`: the caller's own members, overridden by the era's (protocol version,
+/// client capabilities and info), then the progress token, then the request's extras. Each key
+/// is written once, with the value of its latest source.
+struct SendMeta<'a> {
+    existing: Option<&'a Map<String, Value>>,
+    /// The protocol version and the client's own members, in the 2026-07-28 era.
+    modern: Option<(&'a str, &'a OwnMeta)>,
+    token: Option<&'a str>,
+    extra: Option<&'a Map<String, Value>>,
+}
+
+impl SendMeta<'_> {
+    /// Whether an extra member is sent (era keys only make sense in their era).
+    fn extra_sent(&self, k: &str) -> bool {
+        self.modern.is_some() || !k.starts_with(ERA_META_PREFIX)
+    }
+
+    /// Whether `k` is set by the extras, which win over every other source.
+    fn set_by_extra(&self, k: &str) -> bool {
+        self.extra.is_some_and(|e| e.contains_key(k)) && self.extra_sent(k)
+    }
+}
+
+impl serde::Serialize for SendMeta<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        let era_key = |k: &str| {
+            self.modern.is_some()
+                && (k == meta::PROTOCOL_VERSION
+                    || k == meta::CLIENT_CAPABILITIES
+                    || k == meta::CLIENT_INFO)
+        };
+        for (k, v) in self.existing.into_iter().flatten() {
+            let overridden = era_key(k)
+                || (self.token.is_some() && k == meta::PROGRESS_TOKEN)
+                || self.set_by_extra(k);
+            if !overridden {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        if let Some((version, own)) = self.modern {
+            if !self.set_by_extra(meta::PROTOCOL_VERSION) {
+                m.serialize_entry(meta::PROTOCOL_VERSION, version)?;
+            }
+            if !self.set_by_extra(meta::CLIENT_CAPABILITIES) {
+                m.serialize_entry(meta::CLIENT_CAPABILITIES, &own.capabilities)?;
+            }
+            if !self.set_by_extra(meta::CLIENT_INFO) {
+                m.serialize_entry(meta::CLIENT_INFO, &own.client_info)?;
+            }
+        }
+        if let Some(t) = self.token {
+            if !self.set_by_extra(meta::PROGRESS_TOKEN) {
+                m.serialize_entry(meta::PROGRESS_TOKEN, t)?;
+            }
+        }
+        for (k, v) in self.extra.into_iter().flatten() {
+            if self.extra_sent(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// The outcome of a JSON answer: its result, its JSON-RPC error, or the HTTP status.
+fn json_outcome(status: u16, body: &[u8]) -> Result<Box<RawValue>, ClientError> {
+    match jsonrpc::parse_message(body) {
+        Ok(Message::Response(r)) => Ok(r.result),
+        Ok(Message::Error(e)) => Err(ClientError::Rpc(e.error)),
+        _ => Err(http_error(status, body)),
+    }
+}
+
+fn http_error(status: u16, body: &[u8]) -> ClientError {
+    ClientError::Http {
+        status,
+        body: String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned(),
     }
 }
 
@@ -1250,4 +1507,135 @@ async fn read_limited(resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, 
         out.extend_from_slice(&c);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn own() -> OwnMeta {
+        OwnMeta {
+            capabilities: RawValue::from_string(r#"{"roots":{}}"#.into()).expect("json"),
+            client_info: RawValue::from_string(r#"{"name":"c","version":"1"}"#.into())
+                .expect("json"),
+        }
+    }
+
+    fn modern() -> Era {
+        Era::Modern {
+            version: "2026-07-28".into(),
+        }
+    }
+
+    /// Writes a body and reads it back, failing on duplicate keys (which `Value` would hide).
+    fn body(era: &Era, params: Option<Value>, token: Option<&str>, ro: &RequestOptions) -> Value {
+        let mut out = Vec::new();
+        write_request_body(
+            &mut out,
+            &own(),
+            era,
+            &RequestId::Number(7),
+            "tools/call",
+            params.as_ref(),
+            token,
+            ro,
+        )
+        .expect("writes");
+        let text = String::from_utf8(out).expect("utf-8");
+        for key in [
+            "\"arguments\"",
+            "\"_meta\"",
+            "\"progressToken\"",
+            "clientCapabilities\"",
+        ] {
+            assert!(text.matches(key).count() <= 1, "{key} twice in {text}");
+        }
+        serde_json::from_str(&text).expect("valid JSON")
+    }
+
+    #[test]
+    fn modern_body_splices_raw_arguments_and_merges_meta_by_precedence() {
+        let mut extra = Map::new();
+        extra.insert(meta::CLIENT_CAPABILITIES.into(), json!({"sampling": {}}));
+        extra.insert(meta::LOG_LEVEL.into(), json!("debug"));
+        let ro = RequestOptions {
+            meta: Some(extra),
+            raw_arguments: Some(
+                RawValue::from_string(r#"{"text":"hi","n":[1,2]}"#.into()).expect("json"),
+            ),
+            ..RequestOptions::default()
+        };
+        let params = json!({
+            "name": "echo",
+            "arguments": {"ignored": true},
+            "_meta": {"mine": 1, "progressToken": "old", (meta::PROTOCOL_VERSION): "old"},
+        });
+        let b = body(&modern(), Some(params), Some("p7"), &ro);
+        assert_eq!(b["jsonrpc"], "2.0");
+        assert_eq!(b["id"], 7);
+        assert_eq!(b["method"], "tools/call");
+        let p = &b["params"];
+        assert_eq!(p["name"], "echo");
+        assert_eq!(p["arguments"], json!({"text": "hi", "n": [1, 2]}));
+        let m = &p["_meta"];
+        assert_eq!(m["mine"], 1, "the caller's own members stay");
+        assert_eq!(m[meta::PROTOCOL_VERSION], "2026-07-28");
+        assert_eq!(m["progressToken"], "p7");
+        assert_eq!(
+            m[meta::CLIENT_CAPABILITIES],
+            json!({"sampling": {}}),
+            "the request's extras win over the client's own capabilities"
+        );
+        assert_eq!(m[meta::CLIENT_INFO], json!({"name": "c", "version": "1"}));
+        assert_eq!(m[meta::LOG_LEVEL], "debug");
+    }
+
+    #[test]
+    fn legacy_body_has_no_era_members_and_untouched_params_without_meta() {
+        let mut extra = Map::new();
+        extra.insert(meta::CLIENT_CAPABILITIES.into(), json!({}));
+        extra.insert("vendor/x".into(), json!(true));
+        let legacy = Era::Legacy {
+            version: Some("2025-11-25".into()),
+            session: None,
+        };
+        let ro = RequestOptions {
+            meta: Some(extra),
+            ..RequestOptions::default()
+        };
+        let b = body(&legacy, Some(json!({"uri": "a://b"})), None, &ro);
+        assert_eq!(b["params"]["uri"], "a://b");
+        assert_eq!(b["params"]["_meta"], json!({"vendor/x": true}));
+
+        let plain = body(
+            &legacy,
+            Some(json!({"name": "echo", "arguments": {"a": 1}})),
+            None,
+            &RequestOptions::default(),
+        );
+        assert_eq!(
+            plain["params"],
+            json!({"name": "echo", "arguments": {"a": 1}})
+        );
+        let none = body(&legacy, None, None, &RequestOptions::default());
+        assert!(none.get("params").is_none());
+    }
+
+    #[test]
+    fn modern_body_without_params_still_carries_meta_and_odd_meta_is_kept() {
+        let b = body(&modern(), None, None, &RequestOptions::default());
+        assert_eq!(b["params"]["_meta"][meta::PROTOCOL_VERSION], "2026-07-28");
+        assert_eq!(
+            b["params"]["_meta"][meta::CLIENT_CAPABILITIES],
+            json!({"roots": {}})
+        );
+
+        let odd = body(
+            &modern(),
+            Some(json!({"name": "x", "_meta": "not an object"})),
+            None,
+            &RequestOptions::default(),
+        );
+        assert_eq!(odd["params"]["_meta"], "not an object");
+    }
 }
