@@ -24,6 +24,11 @@ pub enum UpstreamTarget {
         /// OAuth 2.1 client credentials: the gateway fetches (and renews) its own token.
         #[serde(default)]
         oauth: Option<OAuthCredentials>,
+        /// Per-user OAuth: each caller authorizes the gateway at the upstream's authorization
+        /// server once (URL-mode elicitation), and their calls carry their own token. The
+        /// caller's gateway token is never sent upstream.
+        #[serde(default)]
+        oauth_per_user: Option<OAuthPerUser>,
     },
     /// A local server started as a child process speaking stdio.
     Command {
@@ -49,6 +54,7 @@ impl std::fmt::Debug for UpstreamTarget {
                 headers,
                 bearer_token,
                 oauth,
+                oauth_per_user,
             } => {
                 // Header values are often credentials (`Authorization`, API keys).
                 let mut names: Vec<&String> = headers.keys().collect();
@@ -58,6 +64,7 @@ impl std::fmt::Debug for UpstreamTarget {
                     .field("headers", &names)
                     .field("bearer_token", &bearer_token.as_ref().map(|_| "<redacted>"))
                     .field("oauth", oauth)
+                    .field("oauth_per_user", oauth_per_user)
                     .finish()
             }
             Self::Command {
@@ -141,6 +148,39 @@ impl OAuthCredentials {
     }
 }
 
+/// Per-user OAuth for one upstream (authorization code with PKCE, run by the gateway on each
+/// user's behalf). Without `client_id` the gateway registers itself (a Client ID Metadata
+/// Document is not used; dynamic registration, RFC 7591) with the redirect
+/// `<public_url>/connect/callback`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthPerUser {
+    /// A `client_id` registered out of band at the upstream's authorization server.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Name of the environment variable holding that client's secret (confidential clients).
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    /// Scopes asked for in addition to the ones the upstream advertises.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+impl OAuthPerUser {
+    /// The client secret from `client_secret_env`, if one is named.
+    pub fn secret(&self) -> Result<Option<String>, ConfigError> {
+        match &self.client_secret_env {
+            None => Ok(None),
+            Some(var) => std::env::var(var)
+                .map(Some)
+                .map_err(|_| ConfigError::SecretEnvUnset {
+                    client_id: self.client_id.clone().unwrap_or_default(),
+                    var: var.clone(),
+                }),
+        }
+    }
+}
+
 /// A configuration that parses but cannot work.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -176,6 +216,20 @@ pub enum ConfigError {
     /// Both a static bearer token and OAuth credentials.
     #[error("upstream {upstream}: give bearer_token or oauth, not both")]
     TwoCredentials {
+        /// The upstream.
+        upstream: String,
+    },
+    /// `oauth_per_user` together with the gateway's own credential.
+    #[error("upstream {upstream}: oauth_per_user excludes bearer_token and oauth (calls carry each user's own token)")]
+    PerUserWithGatewayCredential {
+        /// The upstream.
+        upstream: String,
+    },
+    /// `client_secret_env` without `client_id` in `oauth_per_user`.
+    #[error(
+        "upstream {upstream}: oauth_per_user.client_secret_env needs oauth_per_user.client_id"
+    )]
+    PerUserSecretWithoutClient {
         /// The upstream.
         upstream: String,
     },
@@ -249,6 +303,7 @@ impl UpstreamConfig {
                 headers: HashMap::new(),
                 bearer_token: None,
                 oauth: None,
+                oauth_per_user: None,
             },
         )
     }
@@ -292,6 +347,25 @@ impl UpstreamConfig {
         }
         if let UpstreamTarget::Url {
             bearer_token,
+            oauth,
+            oauth_per_user: Some(p),
+            ..
+        } = &self.target
+        {
+            if bearer_token.is_some() || oauth.is_some() {
+                return Err(ConfigError::PerUserWithGatewayCredential {
+                    upstream: self.name.clone(),
+                });
+            }
+            if p.client_secret_env.is_some() && p.client_id.is_none() {
+                return Err(ConfigError::PerUserSecretWithoutClient {
+                    upstream: self.name.clone(),
+                });
+            }
+            p.secret()?;
+        }
+        if let UpstreamTarget::Url {
+            bearer_token,
             oauth: Some(o),
             ..
         } = &self.target
@@ -304,6 +378,17 @@ impl UpstreamConfig {
             o.secret()?;
         }
         Ok(())
+    }
+
+    /// The per-user OAuth settings, when calls carry each user's own token.
+    pub fn per_user(&self) -> Option<&OAuthPerUser> {
+        match &self.target {
+            UpstreamTarget::Url {
+                oauth_per_user: Some(p),
+                ..
+            } => Some(p),
+            _ => None,
+        }
     }
 
     /// The prefix applied to this upstream's tool and prompt names.
@@ -368,5 +453,42 @@ mod tests {
         assert!(!u.tool_allowed("issue_delete"));
         assert!(!u.tool_allowed("repo_list"));
         assert_eq!(u.effective_prefix(), "gh__");
+    }
+
+    #[test]
+    fn per_user_oauth_excludes_the_gateways_own_credential() {
+        let parse = |extra: &str| -> UpstreamConfig {
+            serde_json::from_str(&format!(
+                r#"{{"name":"gh","url":"https://gh.example/mcp","oauth_per_user":{{"scopes":["repo"]}}{extra}}}"#
+            ))
+            .unwrap()
+        };
+        let ok = parse("");
+        assert_eq!(ok.validate(), Ok(()));
+        assert_eq!(
+            ok.per_user().map(|p| p.scopes.clone()),
+            Some(vec!["repo".to_owned()])
+        );
+        assert_eq!(
+            parse(r#","bearer_token":"t""#).validate(),
+            Err(ConfigError::PerUserWithGatewayCredential {
+                upstream: "gh".into()
+            })
+        );
+        let mut no_client = ok.clone();
+        if let UpstreamTarget::Url {
+            oauth_per_user: Some(p),
+            ..
+        } = &mut no_client.target
+        {
+            p.client_secret_env = Some("GH_SECRET".into());
+        }
+        assert_eq!(
+            no_client.validate(),
+            Err(ConfigError::PerUserSecretWithoutClient {
+                upstream: "gh".into()
+            })
+        );
+        assert!(UpstreamConfig::url("x", "https://x").per_user().is_none());
     }
 }

@@ -393,6 +393,7 @@ mod tests {
             headers: [("x-api-key".to_owned(), "key-value-secret".to_owned())].into(),
             bearer_token: Some("static-token-secret".into()),
             oauth: Some(cfg),
+            oauth_per_user: None,
         };
         for s in [format!("{cc:?}"), format!("{target:?}")] {
             assert!(s.contains("gw"), "{s}");

@@ -23,6 +23,7 @@ use switchyard_server::{method_not_found, RequestContext, RequestHandler, Server
 use crate::access::Access;
 use crate::config::UpstreamConfig;
 use crate::park::{Ask, CallFuture, CurrentCaller, ParkingLot, STATE_PREFIX};
+use crate::per_user::{Denied, PerUser, PerUserError, PerUserOptions};
 use crate::tool_search::{Intercept, ToolSearch, ToolSearchConfig, ToolSearchError};
 use crate::upstream::{ChangeFn, Upstream};
 
@@ -115,6 +116,8 @@ pub struct Gateway {
     tool_search: OnceLock<Arc<ToolSearch>>,
     /// Older upstreams' calls waiting for a 2026-07-28 caller's input (see `park`).
     parked: ParkingLot<RequestContext>,
+    /// Per-user OAuth for `oauth_per_user` upstreams, when enabled (see `per_user`).
+    per_user: OnceLock<Arc<PerUser>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -168,6 +171,7 @@ impl Gateway {
             open_access: AtomicBool::new(false),
             tool_search: OnceLock::new(),
             parked: ParkingLot::default(),
+            per_user: OnceLock::new(),
         });
         let _ = gw_slot.set(Arc::downgrade(&gw));
         let _ = gw.me.set(Arc::downgrade(&gw));
@@ -210,6 +214,78 @@ impl Gateway {
             .map_err(|_| ToolSearchError::AlreadyEnabled)?;
         self.rebuild();
         Ok(())
+    }
+
+    /// Turns on per-user OAuth for the `oauth_per_user` upstreams: invitations, sealed token
+    /// storage and per-user clients. Mount [`Gateway::connect_router`] at the root of
+    /// `public_url` for the browser pages.
+    pub fn enable_per_user(&self, o: PerUserOptions) -> Result<(), PerUserError> {
+        self.per_user
+            .set(PerUser::new(o)?)
+            .map_err(|_| PerUserError::AlreadyEnabled)
+    }
+
+    /// The browser pages of per-user OAuth: `GET /connect/<upstream>` and
+    /// `GET /connect/callback`.
+    pub fn connect_router(self: &Arc<Self>) -> axum::Router {
+        crate::connect::router(self.clone())
+    }
+
+    pub(crate) fn per_user_hub(&self) -> Option<&Arc<PerUser>> {
+        self.per_user.get()
+    }
+
+    pub(crate) fn upstream_named(&self, name: &str) -> Option<Arc<Upstream>> {
+        self.upstreams()
+            .iter()
+            .find(|u| u.cfg.name == name)
+            .cloned()
+    }
+
+    /// A user just connected upstream `name`: list its catalog through their client.
+    pub(crate) async fn per_user_connected(&self, subject: &str, name: &str) {
+        let (Some(hub), Some(u)) = (self.per_user.get(), self.upstream_named(name)) else {
+            return;
+        };
+        if let Ok(c) = hub.client(subject, &u).await {
+            u.set_lister(c);
+            self.upstream_changed(&u, methods::NOTIFICATION_TOOLS_LIST_CHANGED)
+                .await;
+        }
+    }
+
+    /// The client a request to `u` goes through: the gateway's own connection, or for an
+    /// `oauth_per_user` upstream the caller's own.
+    async fn client_for(
+        &self,
+        u: &Upstream,
+        ctx: &RequestContext,
+    ) -> Result<Arc<switchyard_client::Client>, Denied> {
+        if u.cfg.per_user().is_none() {
+            return u.client().await.map_err(Denied::Failed);
+        }
+        let Some(caller) = ctx.extensions().get::<crate::Caller>() else {
+            return Err(Denied::Rpc(crate::per_user::anonymous_refusal(&u.cfg.name)));
+        };
+        let Some(hub) = self.per_user.get() else {
+            return Err(Denied::Failed(ClientError::Connect(
+                "per-user OAuth is not enabled on this gateway".into(),
+            )));
+        };
+        let c = hub.client(&caller.subject, u).await?;
+        // After a restart nobody has listed the catalog yet: the first connected user's
+        // client does.
+        if let Some(me) = u.arc() {
+            if me.set_lister(c.clone()) {
+                if let Some(gw) = self.self_arc() {
+                    tokio::spawn(async move {
+                        gw.upstream_changed(&me, methods::NOTIFICATION_TOOLS_LIST_CHANGED)
+                            .await
+                    });
+                }
+            }
+        }
+        Ok(c)
     }
 
     /// A snapshot of the current upstreams.
@@ -297,7 +373,7 @@ impl Gateway {
         report
     }
 
-    async fn upstream_changed(&self, u: &Arc<Upstream>, method: &str) {
+    pub(crate) async fn upstream_changed(&self, u: &Arc<Upstream>, method: &str) {
         // A removed upstream's late notification changes nothing.
         if !self.upstreams().iter().any(|c| Arc::ptr_eq(c, u)) {
             return;
@@ -482,9 +558,10 @@ impl Gateway {
                 _ => return unavailable(&ClientError::Timeout(u.cfg.timeout)),
             },
         };
-        let client = match u.client().await {
+        let client = match self.client_for(u, ctx).await {
             Ok(c) => c,
-            Err(e) => return unavailable(&e),
+            Err(Denied::Rpc(e)) => return Err(e),
+            Err(Denied::Failed(e)) => return unavailable(&e),
         };
         let modern = ctx.protocol_version().is_modern();
         let mut extra = Map::new();
@@ -555,11 +632,28 @@ impl Gateway {
                 Err(e)
             }
             Err(e) => {
+                if let Some(rpc) = self.per_user_failed(u, ctx, &e).await {
+                    return Err(rpc);
+                }
                 u.record(false);
                 u.reset(&e).await;
                 unavailable(&e)
             }
         }
+    }
+}
+
+impl Gateway {
+    /// A per-user call's failure: a refused token leads back to the `-32042` path.
+    async fn per_user_failed(
+        &self,
+        u: &Upstream,
+        ctx: &RequestContext,
+        e: &ClientError,
+    ) -> Option<ErrorObject> {
+        u.cfg.per_user()?;
+        let caller = ctx.extensions().get::<crate::Caller>()?;
+        self.per_user.get()?.failed(&caller.subject, u, e).await
     }
 }
 

@@ -20,14 +20,19 @@
 
 mod access;
 mod config;
+mod connect;
 mod credentials;
 mod gateway;
 mod park;
+pub mod per_user;
 pub mod tool_search;
 mod upstream;
 
 pub use access::Caller;
-pub use config::{ConfigError, OAuthCredentials, UpstreamConfig, UpstreamTarget};
+pub use config::{ConfigError, OAuthCredentials, OAuthPerUser, UpstreamConfig, UpstreamTarget};
 pub use gateway::{Gateway, ReloadReport, PAGE_SIZE};
+pub use per_user::{
+    BrowserIdentity, MemorySealedStore, PerUserError, PerUserOptions, SealedTokenStore,
+};
 pub use tool_search::{ToolSearchConfig, ToolSearchError, ToolSearchMode};
 pub use upstream::{BREAKER_COOLDOWN, BREAKER_THRESHOLD, LIST_ATTEMPTS};

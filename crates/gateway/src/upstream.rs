@@ -70,6 +70,9 @@ pub(crate) struct Upstream {
     /// The gateway's own credential for this upstream; kept across reconnects so a fetched
     /// OAuth token is reused until it expires.
     auth: Option<Arc<dyn AuthProvider>>,
+    /// Per-user upstreams (`oauth_per_user`) have no connection of the gateway's own: their
+    /// catalog is listed through the client of the user who most recently connected.
+    lister: Mutex<Option<Arc<Client>>>,
 }
 
 impl Upstream {
@@ -90,11 +93,19 @@ impl Upstream {
             } => Some(Arc::new(StaticToken(t.clone()))),
             _ => None,
         };
+        // Until a user connects a per-user upstream, it lists one tool that leads to connecting.
+        let catalog = match cfg.per_user() {
+            Some(_) => Catalog {
+                tools: vec![crate::per_user::placeholder_tool(&cfg.name)],
+                ..Catalog::default()
+            },
+            None => Catalog::default(),
+        };
         Arc::new_cyclic(|me| Self {
             permits: Semaphore::new(cfg.max_concurrency.max(1)),
             cfg,
             client: RwLock::new(None),
-            catalog: std::sync::RwLock::new(Catalog::default()),
+            catalog: std::sync::RwLock::new(catalog),
             failures: AtomicU32::new(0),
             opened_at: Mutex::new(None),
             on_change,
@@ -102,6 +113,7 @@ impl Upstream {
             me: me.clone(),
             retired: AtomicBool::new(false),
             auth,
+            lister: Mutex::new(None),
         })
     }
 
@@ -127,7 +139,22 @@ impl Upstream {
         }
     }
 
-    fn options(&self) -> ClientOptions {
+    /// A strong handle on this upstream.
+    pub(crate) fn arc(&self) -> Option<Arc<Upstream>> {
+        self.me.upgrade()
+    }
+
+    /// Makes a user's client the one this per-user upstream's catalog is listed through;
+    /// `true` if there was none before (the catalog is still the placeholder).
+    pub(crate) fn set_lister(&self, c: Arc<Client>) -> bool {
+        self.lister
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(c)
+            .is_none()
+    }
+
+    pub(crate) fn options(&self) -> ClientOptions {
         let mut o = ClientOptions {
             client_info: Implementation::new("switchyard-gateway", env!("CARGO_PKG_VERSION")),
             capabilities: serde_json::from_value(
@@ -191,6 +218,20 @@ impl Upstream {
     }
 
     pub(crate) async fn client(&self) -> Result<Arc<Client>, ClientError> {
+        if self.cfg.per_user().is_some() {
+            // Never a connection without a user's token (it could only be refused).
+            return self
+                .lister
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+                .ok_or_else(|| {
+                    ClientError::Connect(format!(
+                        "upstream {} lists its tools once a user has connected it",
+                        self.cfg.name
+                    ))
+                });
+        }
         if let Some(c) = self.client.read().await.as_ref() {
             return Ok(c.clone());
         }
@@ -248,6 +289,12 @@ impl Upstream {
 
     /// Drops a broken connection so the next call reconnects.
     pub(crate) async fn reset(&self, e: &ClientError) {
+        if self.cfg.per_user().is_some() {
+            if Self::is_connection_failure(e) {
+                self.lister.lock().unwrap_or_else(|p| p.into_inner()).take();
+            }
+            return;
+        }
         if Self::is_connection_failure(e) {
             if let Some(t) = self
                 .listener
@@ -298,6 +345,16 @@ impl Upstream {
 
     /// Re-reads the catalog. On failure the old one stays (listings degrade, not break).
     pub(crate) async fn refresh(&self) -> Result<(), ClientError> {
+        if self.cfg.per_user().is_some()
+            && self
+                .lister
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_none()
+        {
+            // Nobody has connected it yet: the placeholder stays.
+            return Ok(());
+        }
         let tools = self.list(methods::TOOLS_LIST, "tools").await?;
         let prompts = self
             .list(methods::PROMPTS_LIST, "prompts")
