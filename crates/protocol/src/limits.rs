@@ -13,7 +13,7 @@ pub const DEFAULT_MAX_DEPTH: usize = 64;
 pub fn check_depth(bytes: &[u8], max_depth: usize) -> Result<(), ProtocolError> {
     // Nesting can never exceed the number of opening brackets, and counting them is one
     // vectorised pass: the byte-by-byte scan below runs only for bodies with many brackets.
-    if bytes.iter().filter(|&&b| b == b'{' || b == b'[').count() <= max_depth {
+    if count_open_brackets(bytes) <= max_depth {
         return Ok(());
     }
     let mut depth = 0usize;
@@ -45,6 +45,21 @@ pub fn check_depth(bytes: &[u8], max_depth: usize) -> Result<(), ProtocolError> 
     Ok(())
 }
 
+/// How many `{` and `[` bytes `bytes` holds, strings included.
+fn count_open_brackets(bytes: &[u8]) -> usize {
+    // Byte-wide counters over chunks of at most 255 bytes cannot overflow, and let the
+    // compiler count 16 or 32 bytes per instruction.
+    bytes
+        .chunks(255)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .fold(0u8, |n, &b| n + u8::from(b == b'{' || b == b'['))
+        })
+        .map(usize::from)
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,6 +73,13 @@ mod tests {
         ));
         let ok = "[".repeat(64) + &"]".repeat(64);
         assert!(check_depth(ok.as_bytes(), 64).is_ok());
+    }
+
+    #[test]
+    fn brackets_are_counted_across_chunks() {
+        let s = format!("{}{}", "[a".repeat(300), "{".repeat(300));
+        assert_eq!(count_open_brackets(s.as_bytes()), 600);
+        assert_eq!(count_open_brackets(b""), 0);
     }
 
     #[test]

@@ -59,8 +59,16 @@ impl OriginPolicy {
         if !self.allowed_hosts.iter().any(|h| h == "*") {
             if let Some(host) = headers.get(header::HOST) {
                 let host = host.to_str().map_err(|_| "invalid Host header")?;
-                let name = host_without_port(host).to_ascii_lowercase();
-                if !self.allowed_hosts.contains(&name) {
+                let name = host_without_port(host);
+                // The host lower-cased must equal an entry, compared without allocating.
+                let lower_eq = |allowed: &String| {
+                    allowed.len() == name.len()
+                        && allowed
+                            .bytes()
+                            .zip(name.bytes())
+                            .all(|(a, n)| a == n.to_ascii_lowercase())
+                };
+                if !self.allowed_hosts.iter().any(lower_eq) {
                     return Err("Host not allowed");
                 }
             }
@@ -91,6 +99,12 @@ impl OriginPolicy {
 
 /// Whether the `Content-Type` is `application/json` (parameters allowed).
 pub(crate) fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(v) = headers.get(header::CONTENT_TYPE) else {
+        return false;
+    };
+    if v.as_bytes() == b"application/json" {
+        return true;
+    }
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -107,7 +121,20 @@ pub(crate) struct Accepts {
 
 pub(crate) fn accepts(headers: &HeaderMap) -> Accepts {
     let mut a = Accepts::default();
-    for v in headers.get_all(header::ACCEPT) {
+    let all = headers.get_all(header::ACCEPT);
+    let mut values = all.iter();
+    // What MCP clients send, as one header: settled without splitting.
+    if let (Some(v), None) = (values.next(), values.next()) {
+        if v.as_bytes() == b"application/json, text/event-stream"
+            || v.as_bytes() == b"text/event-stream, application/json"
+        {
+            return Accepts {
+                json: true,
+                sse: true,
+            };
+        }
+    }
+    for v in all {
         let Ok(v) = v.to_str() else { continue };
         for item in v.split(',') {
             let t = item.split(';').next().unwrap_or("").trim();
@@ -214,6 +241,43 @@ mod tests {
         assert_eq!(decode_header_value("  tool  ").as_deref(), Some("tool"));
         assert_eq!(encode_header_value("héllo"), "=?base64?aMOpbGxv?=");
         assert_eq!(encode_header_value("plain"), "plain");
+    }
+
+    #[test]
+    fn host_check_lower_cases_the_request_host_only() {
+        let p = OriginPolicy::default();
+        assert!(p.check(&h(&[("host", "LocalHost:8080")])).is_ok());
+        assert!(p.check(&h(&[("host", "localhost.")])).is_err());
+        assert!(p.check(&h(&[("host", "localhos")])).is_err());
+        let upper = OriginPolicy {
+            allowed_hosts: vec!["Example.com".into()],
+            allowed_origins: vec![],
+        };
+        // Entries are compared as given: an upper-case entry never matched and still does not.
+        assert!(upper.check(&h(&[("host", "example.com")])).is_err());
+    }
+
+    #[test]
+    fn media_types_common_forms_and_general_forms_agree() {
+        assert!(is_json_content_type(&h(&[(
+            "content-type",
+            "application/json"
+        )])));
+        assert!(is_json_content_type(&h(&[(
+            "content-type",
+            "Application/JSON; charset=utf-8"
+        )])));
+        assert!(!is_json_content_type(&h(&[("content-type", "text/plain")])));
+        assert!(!is_json_content_type(&h(&[])));
+        let a = accepts(&h(&[("accept", "application/json, text/event-stream")]));
+        assert!(a.json && a.sse);
+        let a = accepts(&h(&[
+            ("accept", "application/json"),
+            ("accept", "text/event-stream"),
+        ]));
+        assert!(a.json && a.sse);
+        let a = accepts(&h(&[("accept", "application/json,text/plain")]));
+        assert!(a.json && !a.sse);
     }
 
     #[test]
