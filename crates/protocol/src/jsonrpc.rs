@@ -282,6 +282,15 @@ impl MessageRef<'_> {
     }
 }
 
+/// Reads a request id from its raw JSON as a request's `id` member is read: `None` for `null`
+/// and for anything that is not a string or an integer.
+pub fn parse_request_id(raw: &str) -> Option<RequestId> {
+    if raw == "null" {
+        return None;
+    }
+    parse_id(raw).ok()
+}
+
 /// Reads a request id from its raw JSON. Plain non-negative integers, the usual case, are read
 /// without a second JSON parse.
 fn parse_id(raw: &str) -> Result<RequestId, serde_json::Error> {

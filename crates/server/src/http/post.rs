@@ -128,6 +128,9 @@ where
     }
     let mut parts = parts;
     if bytes.iter().copied().find(|b| !b.is_ascii_whitespace()) == Some(b'{') {
+        if let Some(resp) = modern_tools_call(svc, &mut parts, &bytes, acc).await {
+            return resp;
+        }
         // One message (the usual case): read its envelope without copying the params, and
         // serve a 2026-07-28 request straight from the borrowed bytes.
         return match jsonrpc::parse_message_ref(&bytes) {
@@ -473,43 +476,195 @@ pub(crate) fn modern_status(code: ErrorCode) -> StatusCode {
     }
 }
 
-/// The params of a 2026-07-28 request as [`modern_ref`] reads them: borrowed, in one pass, with
-/// the members `tools/call` needs so its params are not read again. At least as strict as
-/// `ModernProbe` (and, for `tools/call`, `CallToolParams`): whatever it cannot take goes to the
-/// general path, which then reports exactly what it always did.
-#[derive(Deserialize)]
+/// The params of a 2026-07-28 request as the borrowed path reads them: in one pass, with the
+/// members `tools/call` needs so its params are not read again. Only an object is accepted
+/// (derived structs also take arrays), a repeated member is an error, and `_meta` members it
+/// does not know must still be valid as `Value`s, as `CallToolParams` reads them: it is at
+/// least as strict as `ModernProbe` and `CallToolParams` together, and whatever it refuses goes
+/// to the general path, which then reports exactly what it always did.
+#[derive(Default)]
 struct ProbeRef<'a> {
-    #[serde(rename = "_meta", default, borrow)]
-    meta: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    name: Option<CowStr<'a>>,
-    #[serde(default, borrow)]
-    uri: Option<CowStr<'a>>,
-    #[serde(rename = "taskId", default, borrow)]
-    task_id: Option<CowStr<'a>>,
-    #[serde(default, borrow)]
+    meta: Option<MetaRef<'a>>,
+    name: Option<Cow<'a, str>>,
+    uri: Option<Cow<'a, str>>,
+    task_id: Option<Cow<'a, str>>,
     arguments: Option<&'a RawValue>,
-    #[serde(default, borrow)]
     task: Option<&'a RawValue>,
-    #[serde(rename = "inputResponses", default, borrow)]
     input_responses: Option<&'a RawValue>,
-    #[serde(rename = "requestState", default, borrow)]
-    request_state: Option<CowStr<'a>>,
+    request_state: Option<Cow<'a, str>>,
 }
 
-/// [`ModernMeta`], borrowed; capabilities and client info stay raw until needed.
-#[derive(Deserialize)]
+/// The `_meta` of a 2026-07-28 request, borrowed; capabilities and client info stay raw.
+#[derive(Default)]
 struct MetaRef<'a> {
-    #[serde(rename = "io.modelcontextprotocol/protocolVersion", default, borrow)]
-    protocol_version: Option<CowStr<'a>>,
-    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", default, borrow)]
+    protocol_version: Option<Cow<'a, str>>,
     client_capabilities: Option<&'a RawValue>,
-    #[serde(rename = "io.modelcontextprotocol/clientInfo", default, borrow)]
     client_info: Option<&'a RawValue>,
-    #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
     log_level: Option<LoggingLevel>,
-    #[serde(rename = "progressToken", default)]
     progress_token: Option<ProgressToken>,
+}
+
+/// Reads a member once: a second occurrence is an error, as for derived structs.
+fn once<'de, A: serde::de::MapAccess<'de>, T: Deserialize<'de>>(
+    slot: &mut Option<Option<T>>,
+    map: &mut A,
+) -> Result<(), A::Error> {
+    if slot.is_some() {
+        return Err(serde::de::Error::custom("duplicate member"));
+    }
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for ProbeRef<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ProbeRef<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("params object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProbeRef<'de>, A::Error> {
+                let mut meta: Option<Option<MetaRef<'de>>> = None;
+                let mut name: Option<Option<CowStr<'de>>> = None;
+                let mut uri: Option<Option<CowStr<'de>>> = None;
+                let mut task_id: Option<Option<CowStr<'de>>> = None;
+                let mut arguments: Option<Option<&'de RawValue>> = None;
+                let mut task: Option<Option<&'de RawValue>> = None;
+                let mut input_responses: Option<Option<&'de RawValue>> = None;
+                let mut request_state: Option<Option<CowStr<'de>>> = None;
+                while let Some(key) = map.next_key::<CowStr<'de>>()? {
+                    match &*key.0 {
+                        "_meta" => once(&mut meta, &mut map)?,
+                        "name" => once(&mut name, &mut map)?,
+                        "uri" => once(&mut uri, &mut map)?,
+                        "taskId" => once(&mut task_id, &mut map)?,
+                        "arguments" => once(&mut arguments, &mut map)?,
+                        "task" => once(&mut task, &mut map)?,
+                        "inputResponses" => once(&mut input_responses, &mut map)?,
+                        "requestState" => once(&mut request_state, &mut map)?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                let cow = |s: Option<Option<CowStr<'de>>>| s.flatten().map(|c| c.0);
+                Ok(ProbeRef {
+                    meta: meta.flatten(),
+                    name: cow(name),
+                    uri: cow(uri),
+                    task_id: cow(task_id),
+                    arguments: arguments.flatten(),
+                    task: task.flatten(),
+                    input_responses: input_responses.flatten(),
+                    request_state: cow(request_state),
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for MetaRef<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = MetaRef<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("_meta object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MetaRef<'de>, A::Error> {
+                let mut pv: Option<Option<CowStr<'de>>> = None;
+                let mut caps: Option<Option<&'de RawValue>> = None;
+                let mut info: Option<Option<&'de RawValue>> = None;
+                let mut level: Option<Option<LoggingLevel>> = None;
+                let mut token: Option<Option<ProgressToken>> = None;
+                while let Some(key) = map.next_key::<CowStr<'de>>()? {
+                    match &*key.0 {
+                        meta::PROTOCOL_VERSION => once(&mut pv, &mut map)?,
+                        meta::CLIENT_CAPABILITIES => once(&mut caps, &mut map)?,
+                        meta::CLIENT_INFO => once(&mut info, &mut map)?,
+                        meta::LOG_LEVEL => once(&mut level, &mut map)?,
+                        meta::PROGRESS_TOKEN => once(&mut token, &mut map)?,
+                        _ => {
+                            map.next_value::<ValidValue>()?;
+                        }
+                    }
+                }
+                Ok(MetaRef {
+                    protocol_version: pv.flatten().map(|c| c.0),
+                    client_capabilities: caps.flatten(),
+                    client_info: info.flatten(),
+                    log_level: level.flatten(),
+                    progress_token: token.flatten(),
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Any JSON value that would also parse as a `serde_json::Value` (numbers in range, strings
+/// without lone surrogates, nesting within the recursion limit), checked without building it.
+struct ValidValue;
+
+impl<'de> Deserialize<'de> for ValidValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ValidValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any valid JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<ValidValue, E> {
+                Ok(ValidValue)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<ValidValue, E> {
+                Ok(ValidValue)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<ValidValue, E> {
+                Ok(ValidValue)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<ValidValue, E> {
+                Ok(ValidValue)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<ValidValue, E> {
+                Ok(ValidValue)
+            }
+            fn visit_unit<E>(self) -> Result<ValidValue, E> {
+                Ok(ValidValue)
+            }
+            fn visit_none<E>(self) -> Result<ValidValue, E> {
+                Ok(ValidValue)
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<ValidValue, D::Error> {
+                ValidValue::deserialize(d)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ValidValue, A::Error> {
+                while seq.next_element::<ValidValue>()?.is_some() {}
+                Ok(ValidValue)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ValidValue, A::Error> {
+                while map.next_key::<CowStr<'de>>()?.is_some() {
+                    map.next_value::<ValidValue>()?;
+                }
+                Ok(ValidValue)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Whether raw JSON that the general path would build `Value`s from might fail there although
@@ -533,9 +688,15 @@ fn client_capabilities(raw: &RawValue) -> Option<Arc<ClientCapabilities>> {
         .map(Arc::new)
 }
 
-/// What [`modern_ref`] read from a request, when it could read everything.
+/// What the borrowed path read from a 2026-07-28 request, when it could read everything.
 struct ModernRead<'a> {
-    probe: ProbeRef<'a>,
+    name: Option<Cow<'a, str>>,
+    uri: Option<Cow<'a, str>>,
+    task_id: Option<Cow<'a, str>>,
+    arguments: Option<&'a RawValue>,
+    task: Option<&'a RawValue>,
+    input_responses: Option<&'a RawValue>,
+    request_state: Option<Cow<'a, str>>,
     protocol_version: Cow<'a, str>,
     caps: Arc<ClientCapabilities>,
     log_level: Option<LoggingLevel>,
@@ -543,56 +704,133 @@ struct ModernRead<'a> {
 }
 
 impl<'a> ModernRead<'a> {
-    /// `None` when anything is missing or malformed: the general path reports it.
+    /// Reads raw params; `None` when anything is missing or malformed: the general path
+    /// reports it.
     fn read(cfg: &super::HttpConfig, params: Option<&'a RawValue>) -> Option<Self> {
-        // Beyond serde_json's recursion limit the general path's `Value`s fail where raw
-        // values do not.
-        if cfg.max_json_depth > 100 {
+        if !depth_allows_fast_path(cfg) {
             return None;
         }
-        let probe: ProbeRef<'a> = serde_json::from_str(params?.get()).ok()?;
+        Self::from_probe(serde_json::from_str(params?.get()).ok()?)
+    }
+
+    fn from_probe(probe: ProbeRef<'a>) -> Option<Self> {
         if let Some(a) = probe.arguments {
             if !a.get().starts_with('{') || may_fail_as_value(a) {
                 return None;
             }
         }
-        let meta_raw = probe.meta?;
-        if !meta_raw.get().starts_with('{') || may_fail_as_value(meta_raw) {
-            return None;
-        }
-        let m: MetaRef<'a> = serde_json::from_str(meta_raw.get()).ok()?;
+        let m = probe.meta?;
         let caps = client_capabilities(m.client_capabilities?)?;
         if let Some(info) = m.client_info {
+            if may_fail_as_value(info) {
+                return None;
+            }
             serde_json::from_str::<Implementation>(info.get()).ok()?;
         }
         Some(Self {
-            protocol_version: m.protocol_version?.0,
+            name: probe.name,
+            uri: probe.uri,
+            task_id: probe.task_id,
+            arguments: probe.arguments,
+            task: probe.task,
+            input_responses: probe.input_responses,
+            request_state: probe.request_state,
+            protocol_version: m.protocol_version?,
             caps,
             log_level: m.log_level,
             progress_token: m.progress_token,
-            probe,
         })
     }
 
     /// `tools/call` params built from what was read, or `None` where `CallToolParams` would
     /// have to say what is wrong.
     fn call_tool_params(&self) -> Option<CallToolParams> {
-        let p = &self.probe;
         Some(CallToolParams {
-            name: p.name.as_ref()?.0.clone().into_owned(),
-            arguments: p.arguments.map(ToOwned::to_owned),
-            task: match p.task {
+            name: self.name.as_deref()?.to_owned(),
+            arguments: self.arguments.map(ToOwned::to_owned),
+            task: match self.task {
                 None => None,
                 Some(t) => Some(serde_json::from_str(t.get()).ok()?),
             },
-            input_responses: match p.input_responses {
+            input_responses: match self.input_responses {
                 None => None,
                 Some(r) => serde_json::from_str(r.get()).ok()?,
             },
-            request_state: p.request_state.as_ref().map(|s| s.0.clone().into_owned()),
+            request_state: self.request_state.as_deref().map(str::to_owned),
             meta: None,
         })
     }
+}
+
+/// Beyond serde_json's recursion limit the general path's `Value`s fail where raw values do
+/// not, so deeper bodies always take the general path.
+fn depth_allows_fast_path(cfg: &super::HttpConfig) -> bool {
+    cfg.max_json_depth <= 100
+}
+
+/// A `tools/call` body read in one pass: envelope, params and `_meta` together.
+#[derive(Deserialize)]
+struct CallEnvelope<'a> {
+    #[serde(default, borrow)]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    method: Option<CowStr<'a>>,
+    #[serde(default, borrow)]
+    params: Option<ProbeRef<'a>>,
+    #[serde(default, borrow)]
+    result: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    error: Option<&'a RawValue>,
+}
+
+/// The hot path: a stateless `tools/call` of a registered tool, read in one pass. `None` when
+/// the request is anything else or anything about it is unusual; the caller then serves it
+/// the general way.
+async fn modern_tools_call(
+    svc: &McpService,
+    req: &mut http::request::Parts,
+    bytes: &[u8],
+    acc: Accepts,
+) -> Option<Response<McpBody>> {
+    let h = &req.headers;
+    if h.get(&METHOD)?.as_bytes() != methods::TOOLS_CALL.as_bytes()
+        || h.contains_key(&SESSION_ID)
+        || !depth_allows_fast_path(&svc.shared.cfg)
+        || svc.shared.server.has_request_handler()
+    {
+        return None;
+    }
+    // The same test as `is_modern`, from the header alone.
+    let hv = header_str(h, &PROTOCOL_VERSION)?;
+    if matches!(hv.parse::<ProtocolVersion>(), Ok(v) if !v.is_modern()) {
+        return None;
+    }
+    let env: CallEnvelope<'_> = serde_json::from_slice(bytes).ok()?;
+    if env.jsonrpc.map(RawValue::get) != Some("\"2.0\"")
+        || env.method?.0 != methods::TOOLS_CALL
+        || env.result.is_some()
+        || env.error.is_some()
+    {
+        return None;
+    }
+    let id = jsonrpc::parse_request_id(env.id?.get())?;
+    let read = ModernRead::from_probe(env.params?)?;
+    let call = read.call_tool_params()?;
+    Some(
+        modern_checked(
+            svc,
+            req,
+            &id,
+            methods::TOOLS_CALL,
+            read,
+            Some(call),
+            None,
+            acc,
+        )
+        .await,
+    )
 }
 
 /// A 2026-07-28 request served from its borrowed bytes: the same checks and answers as
@@ -603,11 +841,33 @@ async fn modern_ref(
     r: RequestRef<'_>,
     acc: Accepts,
 ) -> Response<McpBody> {
-    let headers = &req.headers;
+    if r.method == methods::SUBSCRIPTIONS_LISTEN {
+        return modern(svc, req, r.into_owned(), acc).await;
+    }
     let Some(read) = ModernRead::read(&svc.shared.cfg, r.params) else {
         return modern(svc, req, r.into_owned(), acc).await;
     };
-    let id = &r.id;
+    let call = (r.method == methods::TOOLS_CALL && !svc.shared.server.has_request_handler())
+        .then(|| read.call_tool_params())
+        .flatten();
+    modern_checked(svc, req, &r.id, &r.method, read, call, r.params, acc).await
+}
+
+/// [`modern`]'s checks and dispatch on what the borrowed path read. `call`, when given, is
+/// served as `tools/call` without reading the params again; otherwise `params` go to
+/// `Server::dispatch`.
+#[allow(clippy::too_many_arguments)] // One private step of `modern_ref`, split for the hot path.
+async fn modern_checked(
+    svc: &McpService,
+    req: &mut http::request::Parts,
+    id: &RequestId,
+    method: &str,
+    read: ModernRead<'_>,
+    call: Option<CallToolParams>,
+    params: Option<&RawValue>,
+    acc: Accepts,
+) -> Response<McpBody> {
+    let headers = &req.headers;
     let mismatch = |msg: String| bad_request(Some(id), ErrorCode::HEADER_MISMATCH, msg);
     let Some(hv) = header_str(headers, &PROTOCOL_VERSION) else {
         return mismatch("MCP-Protocol-Version header is required".into());
@@ -620,58 +880,48 @@ async fn modern_ref(
     }
     let version = match pv.parse::<ProtocolVersion>() {
         Ok(v) if v.is_modern() => v,
-        _ => return modern(svc, req, r.into_owned(), acc).await,
+        _ => return unsupported_version(id, pv),
     };
     match header_str(headers, &METHOD) {
         None => return mismatch("Mcp-Method header is required".into()),
-        Some(h) if header_equals(h, &r.method) => {}
+        Some(h) if header_equals(h, method) => {}
         Some(_) => {
             return mismatch(format!(
-                "Mcp-Method header does not match method {:?}",
-                r.method
+                "Mcp-Method header does not match method {method:?}"
             ))
         }
     }
-    let probe = &read.probe;
-    let name = match &*r.method {
-        methods::TOOLS_CALL | methods::PROMPTS_GET => probe.name.as_ref(),
-        methods::RESOURCES_READ => probe.uri.as_ref(),
+    let name = match method {
+        methods::TOOLS_CALL | methods::PROMPTS_GET => read.name.as_deref(),
+        methods::RESOURCES_READ => read.uri.as_deref(),
         methods::TASKS_GET | methods::TASKS_UPDATE | methods::TASKS_CANCEL => {
-            probe.task_id.as_ref()
+            read.task_id.as_deref()
         }
         _ => None,
     };
     if let Some(expected) = name {
         match header_str(headers, &NAME) {
             None => return mismatch("Mcp-Name header is required".into()),
-            Some(v) if header_equals(v, &expected.0) => {}
+            Some(v) if header_equals(v, expected) => {}
             Some(_) => return mismatch("Mcp-Name header does not match the request".into()),
         }
     }
-    if r.method == methods::TOOLS_CALL {
-        if let Some(tool) = probe.name.as_ref() {
+    if method == methods::TOOLS_CALL {
+        if let Some(tool) = read.name.as_deref() {
             let args = || {
-                probe
-                    .arguments
+                read.arguments
                     .and_then(|a| serde_json::from_str::<Map<String, Value>>(a.get()).ok())
             };
-            if let Err(msg) = check_param_headers_lazy(svc, headers, &tool.0, args) {
+            if let Err(msg) = check_param_headers_lazy(svc, headers, tool, args) {
                 return mismatch(msg);
             }
         }
     }
-    if r.method == methods::SUBSCRIPTIONS_LISTEN {
-        return modern(svc, req, r.into_owned(), acc).await;
-    }
-    let server = &svc.shared.server;
-    let call = (r.method == methods::TOOLS_CALL && !server.has_request_handler())
-        .then(|| read.call_tool_params())
-        .flatten();
     let (tx, rx) = mpsc::unbounded_channel();
     let ctx = RequestContext {
         inner: Arc::new(CtxInner {
             version,
-            request_id: r.id.clone(),
+            request_id: id.clone(),
             client_capabilities: read.caps,
             progress_token: read.progress_token,
             log_level: read.log_level,
@@ -685,16 +935,29 @@ async fn modern_ref(
             session_notify: None,
         }),
     };
-    let server = server.clone();
+    let server = svc.shared.server.clone();
     let fut: BoxFuture<Reply> = match call {
         Some(cp) => Box::pin(async move { server.call_tool_parsed(cp, ctx).await }),
         None => {
-            let method = r.method.clone().into_owned();
-            let params = r.params.map(ToOwned::to_owned);
+            let method = method.to_owned();
+            let params = params.map(ToOwned::to_owned);
             Box::pin(async move { server.dispatch(&method, params, ctx).await })
         }
     };
-    modern_sse(r.id, fut, rx).await
+    modern_sse(id.clone(), fut, rx).await
+}
+
+/// The -32022 answer to an unsupported 2026-07-28 version.
+fn unsupported_version(id: &RequestId, pv: &str) -> Response<McpBody> {
+    error_response(
+        StatusCode::BAD_REQUEST,
+        Some(id),
+        ErrorObject::new(
+            ErrorCode::UNSUPPORTED_PROTOCOL_VERSION,
+            format!("unsupported protocol version {pv:?}"),
+        )
+        .with_data(serde_json::json!({ "supported": modern_versions(), "requested": pv })),
+    )
 }
 
 /// Whether a 2026-07-28 header carries `want`, literally or in the base64 form, as
@@ -762,17 +1025,7 @@ async fn modern(
     }
     let version = match pv.parse::<ProtocolVersion>() {
         Ok(v) if v.is_modern() => v,
-        _ => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                Some(id),
-                ErrorObject::new(
-                    ErrorCode::UNSUPPORTED_PROTOCOL_VERSION,
-                    format!("unsupported protocol version {pv:?}"),
-                )
-                .with_data(serde_json::json!({ "supported": modern_versions(), "requested": pv })),
-            )
-        }
+        _ => return unsupported_version(id, pv),
     };
     match header_str(headers, &METHOD).map(decode_header_value) {
         None => return mismatch("Mcp-Method header is required".into()),
@@ -1066,6 +1319,16 @@ mod tests {
             answer(modern_ref(&svc, &mut parts(method, name), r.clone(), acc).await).await;
         let general = answer(modern(&svc, &parts(method, name), r.into_owned(), acc).await).await;
         assert_eq!(borrowed, general, "{body}");
+        // The one-pass `tools/call` path, where it takes the request, answers alike too.
+        let one_pass =
+            modern_tools_call(&svc, &mut parts(method, name), body.as_bytes(), acc).await;
+        if let Some(resp) = one_pass {
+            assert_eq!(answer(resp).await, general, "one pass: {body}");
+            assert!(
+                fast,
+                "the one-pass path took what the two-pass path refused: {body}"
+            );
+        }
         (borrowed, fast)
     }
 
@@ -1075,6 +1338,42 @@ mod tests {
         format!(
             r#"{{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{{{params_before_meta}{META}}}}}"#
         )
+    }
+
+    #[tokio::test]
+    async fn one_pass_path_takes_plain_calls_only() {
+        let svc = service();
+        let acc = Accepts {
+            json: true,
+            sse: true,
+        };
+        let plain = call(r#""name":"echo","arguments":{"text":"hi"},"#);
+        let resp = modern_tools_call(
+            &svc,
+            &mut parts("tools/call", Some("echo")),
+            plain.as_bytes(),
+            acc,
+        )
+        .await;
+        let (status, body) = answer(resp.expect("a plain call takes the one-pass path")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(String::from_utf8_lossy(&body).contains(r#"\"text\":\"hi\""#));
+        for (method, body) in [
+            ("tools/list", plain.clone()),
+            ("tools/call", plain.replace("\"2.0\"", "\"1.0\"")),
+            ("tools/call", plain.replace("\"id\":7", "\"id\":null")),
+            (
+                "tools/call",
+                call(r#""name":"echo","arguments":{"text":"\u00e9"},"#),
+            ),
+            ("tools/call", call(r#""name":"echo","_meta":{},"#)),
+            ("tools/call", format!("{plain} x")),
+        ] {
+            let resp =
+                modern_tools_call(&svc, &mut parts(method, Some("echo")), body.as_bytes(), acc)
+                    .await;
+            assert!(resp.is_none(), "{method} {body}");
+        }
     }
 
     #[tokio::test]
