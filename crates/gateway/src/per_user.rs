@@ -30,7 +30,7 @@ use switchyard_auth::client::{
     AuthError, Authorizer, BoxFuture as AuthFuture, CallbackParams, OAuthClient, OAuthConfig,
     PreRegistered, SsrfPolicy, StoreEntry, StoreKey, TokenStore,
 };
-use switchyard_client::{Client, ClientError, OAuth};
+use switchyard_client::{AuthProvider, BoxFuture, Client, ClientError};
 use switchyard_protocol::jsonrpc::ErrorObject;
 use switchyard_protocol::ErrorCode;
 
@@ -241,7 +241,32 @@ pub(crate) struct SubjectStore {
 }
 
 impl SubjectStore {
+    /// The store of `subject` for `upstream`: the live one if a client or a connect flow holds
+    /// it (one in-memory state per user and upstream, so a late write of one path never
+    /// undoes another's), else loaded from the sealed row.
     async fn load(
+        hub: &Arc<PerUser>,
+        subject: &str,
+        upstream: &str,
+    ) -> Result<Arc<Self>, PerUserError> {
+        let key = (subject.to_owned(), upstream.to_owned());
+        if let Some(s) = lock(&hub.stores)
+            .get(&key)
+            .and_then(std::sync::Weak::upgrade)
+        {
+            return Ok(s);
+        }
+        let loaded = Self::read(hub, subject, upstream).await?;
+        let mut live = lock(&hub.stores);
+        if let Some(s) = live.get(&key).and_then(std::sync::Weak::upgrade) {
+            return Ok(s);
+        }
+        live.retain(|_, w| w.strong_count() > 0);
+        live.insert(key, Arc::downgrade(&loaded));
+        Ok(loaded)
+    }
+
+    async fn read(
         hub: &Arc<PerUser>,
         subject: &str,
         upstream: &str,
@@ -336,6 +361,54 @@ impl Authorizer for NoInteraction {
     }
 }
 
+/// A user's upstream token for the calls path. On a `401` the stored token set is consulted
+/// first: an expired access token is refreshed there by its expiry time, as often as it
+/// expires (the connector's challenge handler refreshes once per authorization, which suits
+/// an interactive client but not a long-lived pooled connection). Only a token that is not
+/// expired and still refused goes to the challenge handler (one refresh, then the
+/// [`NoInteraction`] authorizer, which ends in `-32042`).
+struct UserToken {
+    oauth: OAuthClient,
+    /// The token last handed to the connection: the one a `401` refers to.
+    last: Mutex<Option<String>>,
+}
+
+impl AuthProvider for UserToken {
+    fn token<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let t = self.oauth.token_for(url).await;
+            lock(&self.last).clone_from(&t);
+            t
+        })
+    }
+
+    fn challenge<'a>(
+        &'a self,
+        url: &'a str,
+        status: u16,
+        www_authenticate: Option<String>,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            if status == 401 {
+                if let Some(t) = self.oauth.token_for(url).await {
+                    let mut last = lock(&self.last);
+                    if last.as_deref() != Some(t.as_str()) {
+                        *last = Some(t.clone());
+                        return Ok(t);
+                    }
+                }
+            }
+            let t = self
+                .oauth
+                .handle_challenge(url, status, www_authenticate.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            *lock(&self.last) = Some(t.clone());
+            Ok(t)
+        })
+    }
+}
+
 /// The authorizer of the connect page: hands the authorization URL to the page (which sends
 /// the browser there) and waits for the callback's parameters.
 struct Channel {
@@ -402,6 +475,8 @@ pub(crate) struct PerUser {
     ssrf: SsrfPolicy,
     invites: Mutex<HashMap<String, Invite>>,
     flows: Mutex<HashMap<String, Flow>>,
+    /// The token stores in use, by (subject, upstream).
+    stores: Mutex<HashMap<(String, String), std::sync::Weak<SubjectStore>>>,
     pool: Mutex<Pool>,
     /// One connection attempt per (subject, upstream) at a time.
     connecting: tokio::sync::Mutex<()>,
@@ -432,6 +507,7 @@ impl PerUser {
             ssrf: o.ssrf,
             invites: Mutex::new(HashMap::new()),
             flows: Mutex::new(HashMap::new()),
+            stores: Mutex::new(HashMap::new()),
             pool: Mutex::new((HashMap::new(), 0)),
             connecting: tokio::sync::Mutex::new(()),
             me: me.clone(),
@@ -646,7 +722,10 @@ impl PerUser {
             return Err(Denied::Rpc(self.elicitation_error(subject, &u.cfg.name)));
         }
         let mut opts = u.options();
-        opts.auth = Some(Arc::new(OAuth(oauth)));
+        opts.auth = Some(Arc::new(UserToken {
+            oauth,
+            last: Mutex::new(None),
+        }));
         let client = match Client::connect_http(url, opts).await {
             Ok(c) => Arc::new(c),
             Err(e @ (ClientError::Auth(_) | ClientError::Unauthorized { .. })) => {

@@ -297,6 +297,13 @@ impl AuthorizationServer {
             .with_state(self.state.clone())
     }
 
+    /// The user signed in at this authorization server in the browser that sent `headers` (its
+    /// login session cookie), if any: lets pages served next to the AS (the gateway's
+    /// per-user connect pages) tell which user is in front of them.
+    pub fn session_user(&self, headers: &axum::http::HeaderMap) -> Option<String> {
+        self.state.browser.session(headers).map(|(_, s)| s.user)
+    }
+
     /// Retires the current signing key and starts signing with a new one; returns its `kid`.
     pub async fn rotate_signing_key(&self) -> Result<String, ServerError> {
         self.state.keys.rotate().await
