@@ -240,6 +240,12 @@ impl Config {
             }
             u.validate()
                 .map_err(|e| anyhow::anyhow!("upstreams ({}): {e}", u.name))?;
+            if u.per_user().is_some() && self.auth.mode != AuthMode::Builtin {
+                anyhow::bail!(
+                    "upstreams ({}): oauth_per_user needs auth.mode = \"builtin\" (the connect pages know the user in the browser by the built-in login session)",
+                    u.name
+                );
+            }
         }
         Ok(())
     }
@@ -346,6 +352,31 @@ args = ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]
             Config::parse("[gateway]\ntool_search = { enabled = true, top_k = 0 }\n").unwrap_err();
         assert!(format!("{e:#}").contains("top_k"), "{e:#}");
         assert!(Config::parse("[gateway]\ntool_search = { enabeld = true }\n").is_err());
+    }
+
+    #[test]
+    fn per_user_oauth_is_checked_at_load() {
+        let up = "[[upstreams]]\nname = \"gh\"\nurl = \"https://gh.example/mcp\"\n";
+        let c =
+            Config::parse(&format!("{up}oauth_per_user = {{ scopes = [\"repo\"] }}\n")).unwrap();
+        assert_eq!(
+            c.upstreams[0].per_user().map(|p| p.scopes.clone()),
+            Some(vec!["repo".to_owned()])
+        );
+        let e = Config::parse(&format!(
+            "{up}bearer_token = \"t\"\noauth_per_user = {{}}\n"
+        ))
+        .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("oauth_per_user excludes"),
+            "{e:#}"
+        );
+        let e = Config::parse(&format!(
+            "[auth]\nmode = \"external\"\nissuer = \"https://i\"\njwks_url = \"https://i/jwks\"\n{up}oauth_per_user = {{}}\n"
+        ))
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("builtin"), "{e:#}");
+        assert!(Config::parse(&format!("{up}oauth_per_user = {{ scope = [] }}\n")).is_err());
     }
 
     #[test]

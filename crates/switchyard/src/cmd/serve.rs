@@ -17,6 +17,8 @@ use switchyard_auth::server::{
     add_user, register_static_client, AsConfig, AuthorizationServer, StaticClient,
 };
 use switchyard_gateway::{Caller, Gateway};
+
+mod per_user;
 use switchyard_server::http::OriginPolicy;
 use switchyard_server::{HttpConfig, McpService, Server};
 use switchyard_store::{AuthStore, SqlStore};
@@ -183,6 +185,8 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
             }),
         );
     let measured = switchyard_server::metrics::Measured::new(svc.clone(), metrics.clone());
+    // Set when per-user upstream OAuth needs the built-in AS's store and login sessions.
+    let mut per_user_parts: Option<(Arc<SqlStore>, AuthorizationServer)> = None;
 
     match cfg.auth.mode {
         AuthMode::None => {
@@ -242,7 +246,8 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
                         switchyard_auth::client::SsrfPolicy::danger_allow_loopback_http(),
                     );
                 }
-                let authz = AuthorizationServer::new(as_cfg, store).await?;
+                let authz = AuthorizationServer::new(as_cfg, store.clone()).await?;
+                per_user_parts = Some((store, authz.clone()));
                 let router = authz.router();
                 (issuer, JwksSource::Provider(Arc::new(authz)), Some(router))
             } else {
@@ -301,6 +306,13 @@ async fn serve(args: Args) -> anyhow::Result<ExitCode> {
         ));
     }
     if let Some(gw) = &gateway {
+        if cfg.upstreams.iter().any(|u| u.per_user().is_some()) {
+            let Some((store, authz)) = per_user_parts else {
+                anyhow::bail!("oauth_per_user upstreams need auth.mode = \"builtin\"");
+            };
+            per_user::enable(gw, &cfg, store, authz)?;
+            app = app.merge(gw.connect_router());
+        }
         gw.refresh_all().await;
     }
     #[cfg(unix)]
