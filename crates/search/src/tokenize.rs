@@ -109,60 +109,11 @@ impl Tokenizer {
         }
     }
 
-    /// Calls `f` for every token of `text`, in order. Allocation-free apart from two
-    /// reusable buffers.
+    /// Calls `f` for every token of `text`, in order. ASCII runs (nearly all of tool
+    /// definitions) are tokenized without touching the heap; runs with other characters
+    /// use two small buffers.
     pub fn for_each_token(&self, text: &str, mut f: impl FnMut(Token<'_>)) {
-        let mut bufs = Buffers::default();
-        if text.is_ascii() {
-            // Fast path: scan bytes; every byte is a char.
-            let bytes = text.as_bytes();
-            let mut i = 0;
-            while i < bytes.len() {
-                if BYTE_CLASS[usize::from(bytes[i])] == 0 {
-                    i += 1;
-                    continue;
-                }
-                let start = i;
-                let mut plain = true;
-                while let Some(&b) = bytes.get(i) {
-                    let class = BYTE_CLASS[usize::from(b)];
-                    if class == 0 {
-                        break;
-                    }
-                    plain &= class == PLAIN;
-                    i += 1;
-                }
-                if plain {
-                    // Lower-case letters and digits only: the run is one word as it stands.
-                    if i - start <= MAX_TOKEN_BYTES {
-                        f(Token::Word(&text[start..i]));
-                    }
-                } else {
-                    emit_run(&text[start..i], &mut bufs, &mut f);
-                }
-            }
-            return;
-        }
-        let mut iter = text.char_indices().peekable();
-        while let Some((start, c)) = iter.next() {
-            if is_unspaced_script(c) {
-                let end = start + c.len_utf8();
-                f(Token::Word(&text[start..end]));
-                continue;
-            }
-            if !is_run_char(c) {
-                continue;
-            }
-            let mut end = start + c.len_utf8();
-            while let Some(&(i, c)) = iter.peek() {
-                if !is_run_char(c) {
-                    break;
-                }
-                end = i + c.len_utf8();
-                iter.next();
-            }
-            emit_run(&text[start..end], &mut bufs, &mut f);
-        }
+        for_each_token_bytes(text, &mut f);
     }
 
     /// The index term for a lower-cased word: its English stem, or `None` for a stop word
@@ -194,6 +145,31 @@ impl Tokenizer {
     }
 }
 
+/// [`Tokenizer::for_each_token`] for any text, on chars.
+fn for_each_unicode_token(text: &str, f: &mut impl FnMut(Token<'_>)) {
+    let mut bufs = Buffers::default();
+    let mut iter = text.char_indices().peekable();
+    while let Some((start, c)) = iter.next() {
+        if is_unspaced_script(c) {
+            let end = start + c.len_utf8();
+            f(Token::Word(&text[start..end]));
+            continue;
+        }
+        if !is_run_char(c) {
+            continue;
+        }
+        let mut end = start + c.len_utf8();
+        while let Some(&(i, c)) = iter.peek() {
+            if !is_run_char(c) {
+                break;
+            }
+            end = i + c.len_utf8();
+            iter.next();
+        }
+        emit_run(&text[start..end], &mut bufs, f);
+    }
+}
+
 /// Reusable buffers of [`Tokenizer::for_each_token`].
 #[derive(Default)]
 struct Buffers {
@@ -202,21 +178,31 @@ struct Buffers {
     parts: Vec<(usize, usize)>,
 }
 
-/// [`BYTE_CLASS`] of lower-case ASCII letters and digits.
+/// [`BYTE_CLASS`] bit of lower-case ASCII letters and digits.
 const PLAIN: u8 = 1;
-/// [`BYTE_CLASS`] of other run bytes: upper-case letters and connectors.
-const OTHER_RUN: u8 = 2;
+/// [`BYTE_CLASS`] bit of upper-case ASCII letters.
+const UPPER: u8 = 2;
+/// [`BYTE_CLASS`] bit of the connectors `_`, `-` and `.`.
+const CONNECTOR: u8 = 4;
 
-/// Class of each ASCII byte: 0 outside runs, [`PLAIN`] or [`OTHER_RUN`].
+/// [`BYTE_CLASS`] bit of the bytes of non-ASCII characters.
+const NON_ASCII: u8 = 8;
+
+/// Class of each byte: 0 for ASCII outside runs, else one of [`PLAIN`], [`UPPER`],
+/// [`CONNECTOR`], [`NON_ASCII`].
 static BYTE_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
-        t[b] = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+        t[b] = if !c.is_ascii() {
+            NON_ASCII
+        } else if c.is_ascii_lowercase() || c.is_ascii_digit() {
             PLAIN
-        } else if c.is_ascii_uppercase() || c == b'_' || c == b'-' || c == b'.' {
-            OTHER_RUN
+        } else if c.is_ascii_uppercase() {
+            UPPER
+        } else if c == b'_' || c == b'-' || c == b'.' {
+            CONNECTOR
         } else {
             0
         };
@@ -224,6 +210,106 @@ static BYTE_CLASS: [u8; 256] = {
     }
     t
 };
+
+/// [`Tokenizer::for_each_token`] on bytes. ASCII characters outside runs end runs in any
+/// script, so the text is cut at them into spans of run bytes; a span with a non-ASCII
+/// character goes to [`for_each_unicode_token`], which yields for it what it would for the
+/// whole text (a byte below 0x80 is always a whole character, so every cut is on a char
+/// boundary).
+fn for_each_token_bytes(text: &str, f: &mut impl FnMut(Token<'_>)) {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut i = 0;
+    loop {
+        while i < n && BYTE_CLASS[usize::from(bytes[i])] == 0 {
+            i += 1;
+        }
+        if i == n {
+            return;
+        }
+        let start = i;
+        let mut classes = 0;
+        while i < n {
+            let class = BYTE_CLASS[usize::from(bytes[i])];
+            if class == 0 {
+                break;
+            }
+            classes |= class;
+            i += 1;
+        }
+        if classes == PLAIN {
+            // Lower-case letters and digits only: the run is one word as it stands.
+            if i - start <= MAX_TOKEN_BYTES {
+                f(Token::Word(&text[start..i]));
+            }
+        } else if classes & NON_ASCII == 0 {
+            emit_ascii_run(&text[start..i], f);
+        } else {
+            for_each_unicode_token(&text[start..i], f);
+        }
+    }
+}
+
+/// `b` (ASCII) as a `&str`.
+fn ascii_str(b: &[u8]) -> &str {
+    // ASCII is always valid UTF-8; the empty fallback is never taken.
+    std::str::from_utf8(b).unwrap_or_default()
+}
+
+/// [`emit_run`] for an ASCII run, with stack buffers: the same tokens in the same order.
+fn emit_ascii_run(run: &str, f: &mut impl FnMut(Token<'_>)) {
+    let b = run.as_bytes();
+    let end = b.len()
+        - b.iter()
+            .rev()
+            .take_while(|&&c| c == b'.' || c == b'_' || c == b'-')
+            .count();
+    let start = b[..end]
+        .iter()
+        .take_while(|&&c| c == b'.' || c == b'_' || c == b'-')
+        .count();
+    if start == end {
+        return;
+    }
+    let run = &run[start..end];
+    let b = run.as_bytes();
+    if b.iter().all(|&c| BYTE_CLASS[usize::from(c)] == PLAIN) {
+        // A sentence's last word ("disk.") is plain once its connectors are trimmed.
+        if b.len() <= MAX_TOKEN_BYTES {
+            f(Token::Word(run));
+        }
+        return;
+    }
+    // The identifier joins the lower-cased parts with `_`; camelCase splits add separators,
+    // so it can be longer than the run: at most twice its length.
+    let with_ident = b.len() <= MAX_TOKEN_BYTES;
+    let mut ident = [0u8; 2 * MAX_TOKEN_BYTES];
+    let mut ident_len = 0;
+    let mut parts = 0usize;
+    for_each_ascii_part(b, |s, e| {
+        let part = &b[s..e];
+        let mut word = [0u8; MAX_TOKEN_BYTES];
+        if part.len() <= MAX_TOKEN_BYTES {
+            let lower = &mut word[..part.len()];
+            for (d, &c) in lower.iter_mut().zip(part) {
+                *d = c.to_ascii_lowercase();
+            }
+            f(Token::Word(ascii_str(lower)));
+            if with_ident {
+                if parts > 0 {
+                    ident[ident_len] = b'_';
+                    ident_len += 1;
+                }
+                ident[ident_len..ident_len + part.len()].copy_from_slice(lower);
+                ident_len += part.len();
+            }
+        }
+        parts += 1;
+    });
+    if parts > 1 && with_ident {
+        f(Token::Ident(ascii_str(&ident[..ident_len])));
+    }
+}
 
 /// Emits the tokens of one run of letters, digits and connectors.
 fn emit_run(run: &str, bufs: &mut Buffers, f: &mut impl FnMut(Token<'_>)) {
@@ -308,11 +394,17 @@ fn split_unicode_parts(run: &str, parts: &mut Vec<(usize, usize)>) {
 
 /// [`split_parts`] for ASCII runs, on bytes.
 fn split_ascii_parts(run: &[u8], parts: &mut Vec<(usize, usize)>) {
+    for_each_ascii_part(run, |s, e| parts.push((s, e)));
+}
+
+/// Calls `part(start, end)` for each part of an ASCII run (no leading or trailing
+/// connector), in order.
+fn for_each_ascii_part(run: &[u8], mut part: impl FnMut(usize, usize)) {
     let mut start: Option<usize> = None;
     for (i, &c) in run.iter().enumerate() {
         if matches!(c, b'_' | b'-' | b'.') {
             if let Some(s) = start.take() {
-                parts.push((s, i));
+                part(s, i);
             }
             continue;
         }
@@ -325,14 +417,14 @@ fn split_ascii_parts(run: &[u8], parts: &mut Vec<(usize, usize)>) {
                     && c.is_ascii_uppercase()
                     && run.get(i + 1).is_some_and(u8::is_ascii_lowercase);
                 if lower_to_upper || acronym_end {
-                    parts.push((s, i));
+                    part(s, i);
                     start = Some(i);
                 }
             }
         }
     }
     if let Some(s) = start {
-        parts.push((s, run.len()));
+        part(s, run.len());
     }
 }
 
@@ -430,6 +522,18 @@ mod tests {
         use super::super::*;
         use proptest::prelude::*;
 
+        /// Tokens of `text` from the byte tokenizer or the char one.
+        fn tokens(text: &str, bytes: bool) -> Vec<String> {
+            let mut out = Vec::new();
+            let mut push = |t: Token<'_>| out.push(format!("{t:?}"));
+            if bytes {
+                for_each_token_bytes(text, &mut push);
+            } else {
+                for_each_unicode_token(text, &mut push);
+            }
+            out
+        }
+
         proptest! {
             #[test]
             fn ascii_and_unicode_splitters_agree(run in "[a-zA-Z0-9][a-zA-Z0-9_.-]{0,20}[a-zA-Z0-9]") {
@@ -437,6 +541,23 @@ mod tests {
                 split_ascii_parts(run.as_bytes(), &mut a);
                 split_unicode_parts(&run, &mut b);
                 prop_assert_eq!(a, b);
+            }
+
+            /// The byte tokenizer emits exactly what the char one does, on ASCII text and on
+            /// text that mixes in accented letters, Cyrillic, Han, dashes, quotes and emoji.
+            #[test]
+            fn byte_and_char_tokenizers_agree(text in "[ -~]{0,120}|[ -~éÉßПриветМИР查找文件ファイル—’“🚀\u{00a0}]{0,80}") {
+                prop_assert_eq!(tokens(&text, true), tokens(&text, false));
+            }
+
+            /// Runs built from identifier pieces, with parts and runs around
+            /// [`MAX_TOKEN_BYTES`], where words and identifiers are dropped.
+            #[test]
+            fn tokenizers_agree_on_long_identifiers(
+                pieces in proptest::collection::vec("[a-zA-Z0-9]{1,70}|[A-Z]{1,5}[a-z]{0,5}|[_.-]{1,2}", 1..12)
+            ) {
+                let text = pieces.concat();
+                prop_assert_eq!(tokens(&text, true), tokens(&text, false));
             }
         }
     }

@@ -373,3 +373,49 @@ fn tool_keys_do_not_collide_across_the_server_name_boundary() {
     idx.add(tool("a", "bc", "four")).expect("add");
     assert_eq!(idx.len(), 4);
 }
+
+/// The postings of every real tool equal term counts taken the slow, obvious way: each field
+/// through [`Tokenizer::terms`] (no word cache, no inline keys), counted per field. Guards the
+/// indexing fast paths (byte tokenizer, word caches) against changing what is indexed.
+#[test]
+fn postings_match_plain_term_counts_on_the_eval_catalog() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../eval/catalog.json");
+    let text = std::fs::read_to_string(path).expect("eval/catalog.json");
+    let docs = crate::Catalog::from_json(&text)
+        .and_then(|c| c.tool_docs())
+        .expect("catalog");
+    let idx = Index::from_docs(docs.clone()).expect("build");
+    let tok = Tokenizer::new();
+    let mut checked = 0;
+    for doc in &docs {
+        let slot = idx.id_of(&doc.server, &doc.name).expect("indexed").0;
+        let mut want: std::collections::BTreeMap<String, [u8; NFIELDS]> = Default::default();
+        let mut lens = [0u16; NFIELDS];
+        let mut count = |field: usize, text: &str| {
+            for t in tok.terms(text) {
+                let tf = &mut want.entry(t).or_default()[field];
+                *tf = tf.saturating_add(1);
+                lens[field] = lens[field].saturating_add(1);
+            }
+        };
+        count(0, &doc.name);
+        count(1, &doc.title);
+        count(2, &doc.description);
+        for p in &doc.params {
+            count(3, &p.name);
+            count(4, &p.description);
+        }
+        count(5, &doc.annotations);
+        count(6, &doc.server);
+        let mut got = std::collections::BTreeMap::new();
+        for (term, &id) in &idx.vocab.terms {
+            if let Some(p) = idx.postings[id as usize].iter().find(|p| p.doc == slot) {
+                got.insert(term.to_string(), p.tf);
+            }
+        }
+        assert_eq!(got, want, "{}/{}", doc.server, doc.name);
+        assert_eq!(idx.lens[slot as usize], lens, "{}/{}", doc.server, doc.name);
+        checked += 1;
+    }
+    assert_eq!(checked, 601);
+}
