@@ -27,8 +27,8 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde_json::json;
 use switchyard_auth::client::{
-    AuthError, Authorizer, BoxFuture as AuthFuture, CallbackParams, OAuthClient, OAuthConfig,
-    PreRegistered, SsrfPolicy, StoreEntry, StoreKey, TokenStore,
+    AuthError, Authorizer, BoxFuture as AuthFuture, CallbackParams, ClientRegistration,
+    OAuthClient, OAuthConfig, PreRegistered, SsrfPolicy, StoreEntry, StoreKey, TokenStore,
 };
 use switchyard_client::{AuthProvider, BoxFuture, Client, ClientError};
 use switchyard_protocol::jsonrpc::ErrorObject;
@@ -278,6 +278,18 @@ impl SubjectStore {
                 serde_json::from_slice(&plain).map_err(|e| PerUserError::Format(e.to_string()))?;
             entries.extend(list);
         }
+        // A registration another user's flow made at this upstream's AS serves this user too
+        // (same gateway, same redirect URI): one client per upstream, not one per user.
+        for (key, client) in lock(&hub.registrations)
+            .iter()
+            .filter(|((u, _), _)| u == upstream)
+            .map(|((_, k), c)| (k.clone(), c.clone()))
+        {
+            let e: &mut StoreEntry = entries.entry(key).or_default();
+            if e.client.is_none() {
+                e.client = Some(client);
+            }
+        }
         Ok(Arc::new_cyclic(|me| Self {
             subject: subject.to_owned(),
             upstream: upstream.to_owned(),
@@ -328,6 +340,9 @@ impl TokenStore for SubjectStore {
         Ok(lock(&self.entries).get(key).cloned())
     }
     fn save(&self, key: &StoreKey, entry: &StoreEntry) -> Result<(), AuthError> {
+        if let (Some(c), Some(hub)) = (&entry.client, self.hub.upgrade()) {
+            lock(&hub.registrations).insert((self.upstream.clone(), key.clone()), c.clone());
+        }
         lock(&self.entries).insert(key.clone(), entry.clone());
         self.persist_later();
         Ok(())
@@ -475,6 +490,9 @@ pub(crate) struct PerUser {
     ssrf: SsrfPolicy,
     invites: Mutex<HashMap<String, Invite>>,
     flows: Mutex<HashMap<String, Flow>>,
+    /// Client registrations at upstream authorization servers, by (upstream, issuer and
+    /// resource), shared by all users (in memory; after a restart the first flow registers).
+    registrations: Mutex<HashMap<(String, StoreKey), ClientRegistration>>,
     /// The token stores in use, by (subject, upstream).
     stores: Mutex<HashMap<(String, String), std::sync::Weak<SubjectStore>>>,
     pool: Mutex<Pool>,
@@ -508,6 +526,7 @@ impl PerUser {
             invites: Mutex::new(HashMap::new()),
             flows: Mutex::new(HashMap::new()),
             stores: Mutex::new(HashMap::new()),
+            registrations: Mutex::new(HashMap::new()),
             pool: Mutex::new((HashMap::new(), 0)),
             connecting: tokio::sync::Mutex::new(()),
             me: me.clone(),

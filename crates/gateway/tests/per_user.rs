@@ -68,7 +68,7 @@ async fn auth_server(
 
 /// The upstream: one tool that answers with the subject of the token it was called with.
 async fn start_upstream() -> String {
-    start_upstream_with(None, Arc::default()).await
+    start_upstream_with(None, Arc::default(), Arc::default()).await
 }
 
 /// The upstream with its access-token lifetime, and a switch that makes its MCP endpoint
@@ -76,6 +76,7 @@ async fn start_upstream() -> String {
 async fn start_upstream_with(
     token_ttl: Option<std::time::Duration>,
     refuse: Arc<std::sync::atomic::AtomicBool>,
+    registrations: Arc<std::sync::atomic::AtomicUsize>,
 ) -> String {
     let (l, addr) = listen().await;
     let issuer = format!("http://{addr}");
@@ -124,7 +125,15 @@ async fn start_upstream_with(
             ),
         )
         .merge(protected_resource_metadata_router(&rc))
-        .merge(authz.router());
+        .merge(authz.router())
+        .layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                if req.uri().path() == "/register" {
+                    registrations.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                next.run(req)
+            },
+        ));
     spawn(l, app);
     resource
 }
@@ -426,7 +435,8 @@ impl Browser {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_user_authorizes_the_gateway_once_and_calls_carry_their_own_token() {
-    let upstream = start_upstream().await;
+    let registrations = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let upstream = start_upstream_with(None, Arc::default(), registrations.clone()).await;
     let gw = start_gateway(&upstream).await;
     let alice = mcp_client(&gw, "alice").await;
     let bob = mcp_client(&gw, "bob").await;
@@ -501,6 +511,9 @@ async fn each_user_authorizes_the_gateway_once_and_calls_carry_their_own_token()
     let done = bob_browser.connect(&bob_url, "bob").await;
     assert_eq!(done.status, 200, "{}", done.body);
     assert_eq!(call(&bob, "up__whoami").await.unwrap(), "upstream sees bob");
+    // The gateway registered itself at the upstream's AS once: Bob's flow reused the client
+    // registered during Alice's.
+    assert_eq!(registrations.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(
         call(&alice, "up__whoami").await.unwrap(),
         "upstream sees alice"
@@ -567,8 +580,12 @@ async fn a_callback_completed_in_another_users_browser_is_refused() {
 async fn expired_tokens_are_refreshed_and_refused_ones_lead_back_to_the_elicitation() {
     let refuse = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Two-second access tokens: usable for one second (half the lifetime), then refreshed.
-    let upstream =
-        start_upstream_with(Some(std::time::Duration::from_secs(2)), refuse.clone()).await;
+    let upstream = start_upstream_with(
+        Some(std::time::Duration::from_secs(2)),
+        refuse.clone(),
+        Arc::default(),
+    )
+    .await;
     let gw = start_gateway(&upstream).await;
     let alice = mcp_client(&gw, "alice").await;
     let url = call(&alice, "up__connect").await.unwrap_err();
