@@ -11,7 +11,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::limits::{MAX_QUERY_BYTES, MAX_QUERY_TERMS, MAX_RESULTS, MAX_TOOLS};
 use crate::thesaurus::Thesaurus;
-use crate::tokenize::{Token, Tokenizer};
+use crate::tokenize::{for_each_raw_token, utf8, RawToken, Token, Tokenizer};
 use crate::tool::ToolDoc;
 use crate::SearchError;
 
@@ -150,7 +150,6 @@ pub(crate) struct Doc {
     pub(crate) title: Box<str>,
     pub(crate) description: Box<str>,
     pub(crate) params: Box<[(Box<str>, Box<str>)]>,
-    pub(crate) key: Box<str>,
     /// Distinct term ids of this doc, to remove its postings.
     pub(crate) terms: Box<[u32]>,
 }
@@ -222,13 +221,14 @@ impl Default for Index {
 /// Term dictionary.
 #[derive(Debug, Default)]
 struct Vocab {
-    terms: FxMap<Box<str>, u32>,
+    /// Term (UTF-8 bytes) → id.
+    terms: FxMap<Box<[u8]>, u32>,
     /// Lower-cased word → its term id (`None` for stop words), so each word is stemmed once.
     /// Words of up to [`ShortKey::MAX`] bytes are keyed inline: looking one up then compares
     /// a few machine words instead of chasing a pointer to the key's bytes (the hottest path
     /// of indexing).
     short_words: FxMap<ShortKey, Option<u32>>,
-    long_words: FxMap<Box<str>, Option<u32>>,
+    long_words: FxMap<Box<[u8]>, Option<u32>>,
     /// Direct-mapped cache in front of `short_words` for the most frequent words: one
     /// L2-resident slot per hash bucket, so common words cost one cache line, not a probe of
     /// the whole (megabytes-large) map. Empty slots hold a zero key, which no word has.
@@ -246,21 +246,39 @@ struct ShortKey([u64; 3]);
 impl ShortKey {
     const MAX: usize = 23;
 
-    fn new(word: &str) -> Option<Self> {
-        let b = word.as_bytes();
+    fn new(b: &[u8]) -> Option<Self> {
         if b.len() > Self::MAX {
             return None;
         }
-        let mut k = [0u8; 24];
-        k[..b.len()].copy_from_slice(b);
-        k[23] = b.len() as u8;
-        let w = |i: usize| {
-            let mut x = [0u8; 8];
-            x.copy_from_slice(&k[i * 8..i * 8 + 8]);
-            u64::from_le_bytes(x)
-        };
-        Some(Self([w(0), w(1), w(2)]))
+        let mut w = [0u64; 3];
+        for (w, chunk) in w.iter_mut().zip(b.chunks(8)) {
+            *w = load_le(chunk);
+        }
+        w[2] |= (b.len() as u64) << 56;
+        Some(Self(w))
     }
+}
+
+/// Up to 8 bytes as a little-endian word, zero-padded. Reads 4, 2 and 1 bytes at a time
+/// rather than calling `memcpy` for a variable length, once per indexed word.
+fn load_le(c: &[u8]) -> u64 {
+    if let Ok(a) = <[u8; 8]>::try_from(c) {
+        return u64::from_le_bytes(a);
+    }
+    let (mut x, mut shift, mut c) = (0u64, 0, c);
+    if let Some((a, rest)) = c.split_first_chunk::<4>() {
+        x = u64::from(u32::from_le_bytes(*a));
+        (shift, c) = (32, rest);
+    }
+    if let Some((a, rest)) = c.split_first_chunk::<2>() {
+        x |= u64::from(u16::from_le_bytes(*a)) << shift;
+        shift += 16;
+        c = rest;
+    }
+    if let Some(&b) = c.first() {
+        x |= u64::from(b) << shift;
+    }
+    x
 }
 
 impl ShortKey {
@@ -281,7 +299,8 @@ impl std::hash::Hash for ShortKey {
 }
 
 impl Vocab {
-    fn word_term(&mut self, tokenizer: &Tokenizer, word: &str) -> Option<u32> {
+    /// The term id of a lower-cased word (UTF-8 bytes), `None` for a stop word.
+    fn word_term(&mut self, tokenizer: &Tokenizer, word: &[u8]) -> Option<u32> {
         let short = ShortKey::new(word);
         let slot = short.map(|k| k.slot());
         if let (Some(k), Some(i)) = (short, slot) {
@@ -303,7 +322,7 @@ impl Vocab {
     fn word_term_slow(
         &mut self,
         tokenizer: &Tokenizer,
-        word: &str,
+        word: &[u8],
         short: Option<ShortKey>,
     ) -> Option<u32> {
         let cached = match &short {
@@ -313,7 +332,9 @@ impl Vocab {
         if let Some(&t) = cached {
             return t;
         }
-        let term = tokenizer.word_term(word).map(|stem| self.intern(&stem));
+        let term = tokenizer
+            .word_term(utf8(word))
+            .map(|stem| self.intern(stem.as_bytes()));
         match short {
             Some(k) => self.short_words.insert(k, term),
             None => self.long_words.insert(word.into(), term),
@@ -321,7 +342,7 @@ impl Vocab {
         term
     }
 
-    fn intern(&mut self, term: &str) -> u32 {
+    fn intern(&mut self, term: &[u8]) -> u32 {
         if let Some(&t) = self.terms.get(term) {
             return t;
         }
@@ -334,7 +355,24 @@ impl Vocab {
 /// The (server, name) key of a tool; the server's length comes first, so no two pairs share
 /// a key whatever characters the names contain.
 fn key_of(server: &str, name: &str) -> String {
-    format!("{}:{server}{name}", server.len())
+    // Built by hand: `format!` costs more than the rest of a small tool's indexing.
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = server.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut key = String::with_capacity(digits.len() - i + 1 + server.len() + name.len());
+    key.extend(digits[i..].iter().map(|&d| char::from(d)));
+    key.push(':');
+    key.push_str(server);
+    key.push_str(name);
+    key
 }
 
 impl Index {
@@ -412,10 +450,10 @@ impl Index {
             scratch,
             ..
         } = self;
-        tokenizer.for_each_token(text, |tok| {
+        for_each_raw_token(text, &mut |tok| {
             let term = match tok {
-                Token::Word(w) => vocab.word_term(tokenizer, w),
-                Token::Ident(i) => Some(vocab.intern(i)),
+                RawToken::Word(w) => vocab.word_term(tokenizer, w),
+                RawToken::Ident(i) => Some(vocab.intern(i)),
             };
             if let Some(t) = term {
                 scratch.add(t, field);
@@ -478,7 +516,6 @@ impl Index {
                 .into_iter()
                 .map(|p| (p.name.into(), p.description.into()))
                 .collect(),
-            key: key.clone().into(),
             terms: terms.into(),
         });
         self.by_key.insert(key.into(), slot);
@@ -526,7 +563,7 @@ impl Index {
         for (total, &l) in self.total_len.iter_mut().zip(&len) {
             *total -= u64::from(l);
         }
-        self.by_key.remove(&doc.key);
+        self.by_key.remove(key_of(&doc.server, &doc.name).as_str());
         self.free.push(slot);
         self.live -= 1;
     }
@@ -571,7 +608,7 @@ impl Index {
         }
         let mut weighted: Vec<(u32, f32)> = Vec::new();
         let mut put = |term: &str, w: f32| {
-            if let Some(&id) = self.vocab.terms.get(term) {
+            if let Some(&id) = self.vocab.terms.get(term.as_bytes()) {
                 match weighted.iter_mut().find(|(i, _)| *i == id) {
                     Some(slot) => slot.1 = slot.1.max(w),
                     None => weighted.push((id, w)),
@@ -679,11 +716,11 @@ impl Index {
         use std::mem::size_of;
         let map_entry = |k: usize, v: usize| k + v + 1;
         let mut n = 0;
-        n += self.vocab.terms.capacity() * map_entry(size_of::<Box<str>>(), 4);
+        n += self.vocab.terms.capacity() * map_entry(size_of::<Box<[u8]>>(), 4);
         n += self.vocab.terms.keys().map(|k| k.len()).sum::<usize>();
         n += self.vocab.short_words.capacity() * map_entry(size_of::<ShortKey>(), 8);
         n += self.vocab.recent.len() * size_of::<(ShortKey, Option<u32>)>();
-        n += self.vocab.long_words.capacity() * map_entry(size_of::<Box<str>>(), 8);
+        n += self.vocab.long_words.capacity() * map_entry(size_of::<Box<[u8]>>(), 8);
         n += self.vocab.long_words.keys().map(|k| k.len()).sum::<usize>();
         n += self.postings.capacity() * size_of::<Vec<Posting>>();
         n += self
@@ -694,7 +731,7 @@ impl Index {
         n += self.docs.capacity() * size_of::<Option<Doc>>();
         for d in self.docs.iter().flatten() {
             n += d.server.len() + d.name.len() + d.title.len() + d.description.len();
-            n += d.key.len() + d.terms.len() * 4;
+            n += d.terms.len() * 4;
             n += d.params.len() * size_of::<(Box<str>, Box<str>)>();
             n += d
                 .params

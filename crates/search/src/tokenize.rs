@@ -113,7 +113,10 @@ impl Tokenizer {
     /// definitions) are tokenized without touching the heap; runs with other characters
     /// use two small buffers.
     pub fn for_each_token(&self, text: &str, mut f: impl FnMut(Token<'_>)) {
-        for_each_token_bytes(text, &mut f);
+        for_each_raw_token(text, &mut |t| match t {
+            RawToken::Word(w) => f(Token::Word(utf8(w))),
+            RawToken::Ident(i) => f(Token::Ident(utf8(i))),
+        });
     }
 
     /// The index term for a lower-cased word: its English stem, or `None` for a stop word
@@ -145,14 +148,14 @@ impl Tokenizer {
     }
 }
 
-/// [`Tokenizer::for_each_token`] for any text, on chars.
-fn for_each_unicode_token(text: &str, f: &mut impl FnMut(Token<'_>)) {
+/// [`for_each_raw_token`] for any text, on chars.
+fn for_each_unicode_token(text: &str, f: &mut impl FnMut(RawToken<'_>)) {
     let mut bufs = Buffers::default();
     let mut iter = text.char_indices().peekable();
     while let Some((start, c)) = iter.next() {
         if is_unspaced_script(c) {
             let end = start + c.len_utf8();
-            f(Token::Word(&text[start..end]));
+            f(RawToken::Word(&text.as_bytes()[start..end]));
             continue;
         }
         if !is_run_char(c) {
@@ -168,6 +171,22 @@ fn for_each_unicode_token(text: &str, f: &mut impl FnMut(Token<'_>)) {
         }
         emit_run(&text[start..end], &mut bufs, f);
     }
+}
+
+/// A [`Token`] as bytes (UTF-8), for indexing: the index keys words by their bytes, so it
+/// need not check that lower-cased ASCII is valid UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RawToken<'a> {
+    /// A lower-cased word.
+    Word(&'a [u8]),
+    /// A whole identifier, lower-cased and joined with `_`.
+    Ident(&'a [u8]),
+}
+
+/// Bytes that came from a `&str` or from lower-casing ASCII, as a `&str`.
+pub(crate) fn utf8(b: &[u8]) -> &str {
+    // Raw tokens are always valid UTF-8; the empty fallback is never taken.
+    std::str::from_utf8(b).unwrap_or_default()
 }
 
 /// Reusable buffers of [`Tokenizer::for_each_token`].
@@ -211,12 +230,12 @@ static BYTE_CLASS: [u8; 256] = {
     t
 };
 
-/// [`Tokenizer::for_each_token`] on bytes. ASCII characters outside runs end runs in any
+/// The tokens of [`Tokenizer::for_each_token`] as [`RawToken`]s, found on bytes. ASCII characters outside runs end runs in any
 /// script, so the text is cut at them into spans of run bytes; a span with a non-ASCII
 /// character goes to [`for_each_unicode_token`], which yields for it what it would for the
 /// whole text (a byte below 0x80 is always a whole character, so every cut is on a char
 /// boundary).
-fn for_each_token_bytes(text: &str, f: &mut impl FnMut(Token<'_>)) {
+pub(crate) fn for_each_raw_token(text: &str, f: &mut impl FnMut(RawToken<'_>)) {
     let bytes = text.as_bytes();
     let n = bytes.len();
     let mut i = 0;
@@ -240,79 +259,67 @@ fn for_each_token_bytes(text: &str, f: &mut impl FnMut(Token<'_>)) {
         if classes == PLAIN {
             // Lower-case letters and digits only: the run is one word as it stands.
             if i - start <= MAX_TOKEN_BYTES {
-                f(Token::Word(&text[start..i]));
+                f(RawToken::Word(&bytes[start..i]));
             }
         } else if classes & NON_ASCII == 0 {
-            emit_ascii_run(&text[start..i], f);
+            emit_ascii_run(&bytes[start..i], f);
         } else {
             for_each_unicode_token(&text[start..i], f);
         }
     }
 }
 
-/// `b` (ASCII) as a `&str`.
-fn ascii_str(b: &[u8]) -> &str {
-    // ASCII is always valid UTF-8; the empty fallback is never taken.
-    std::str::from_utf8(b).unwrap_or_default()
-}
-
-/// [`emit_run`] for an ASCII run, with stack buffers: the same tokens in the same order.
-fn emit_ascii_run(run: &str, f: &mut impl FnMut(Token<'_>)) {
-    let b = run.as_bytes();
-    let end = b.len()
-        - b.iter()
-            .rev()
-            .take_while(|&&c| c == b'.' || c == b'_' || c == b'-')
-            .count();
-    let start = b[..end]
-        .iter()
-        .take_while(|&&c| c == b'.' || c == b'_' || c == b'-')
-        .count();
-    if start == end {
+/// [`emit_run`] for an ASCII run, on one stack buffer: the same tokens in the same order.
+fn emit_ascii_run(run: &[u8], f: &mut impl FnMut(RawToken<'_>)) {
+    let is_conn = |c: &&u8| matches!(**c, b'_' | b'-' | b'.');
+    let end = run.len() - run.iter().rev().take_while(is_conn).count();
+    let start = run[..end].iter().take_while(is_conn).count();
+    let b = &run[start..end];
+    if b.is_empty() {
         return;
     }
-    let run = &run[start..end];
-    let b = run.as_bytes();
     if b.iter().all(|&c| BYTE_CLASS[usize::from(c)] == PLAIN) {
         // A sentence's last word ("disk.") is plain once its connectors are trimmed.
         if b.len() <= MAX_TOKEN_BYTES {
-            f(Token::Word(run));
+            f(RawToken::Word(b));
         }
         return;
     }
-    // The identifier joins the lower-cased parts with `_`; camelCase splits add separators,
-    // so it can be longer than the run: at most twice its length.
+    // Parts are lower-cased straight into the identifier (parts joined with `_`), and each
+    // word is emitted as its slice of it. camelCase splits add separators, so the identifier
+    // can be longer than the run: at most twice its length. A run too long for an identifier
+    // lower-cases each part at the start of the buffer instead.
     let with_ident = b.len() <= MAX_TOKEN_BYTES;
-    let mut ident = [0u8; 2 * MAX_TOKEN_BYTES];
-    let mut ident_len = 0;
+    let mut buf = [0u8; 2 * MAX_TOKEN_BYTES];
+    let mut len = 0;
     let mut parts = 0usize;
     for_each_ascii_part(b, |s, e| {
         let part = &b[s..e];
-        let mut word = [0u8; MAX_TOKEN_BYTES];
         if part.len() <= MAX_TOKEN_BYTES {
-            let lower = &mut word[..part.len()];
-            for (d, &c) in lower.iter_mut().zip(part) {
-                *d = c.to_ascii_lowercase();
-            }
-            f(Token::Word(ascii_str(lower)));
+            let mut at = 0;
             if with_ident {
                 if parts > 0 {
-                    ident[ident_len] = b'_';
-                    ident_len += 1;
+                    buf[len] = b'_';
+                    len += 1;
                 }
-                ident[ident_len..ident_len + part.len()].copy_from_slice(lower);
-                ident_len += part.len();
+                at = len;
+                len += part.len();
             }
+            let word = &mut buf[at..at + part.len()];
+            for (d, &c) in word.iter_mut().zip(part) {
+                *d = c.to_ascii_lowercase();
+            }
+            f(RawToken::Word(word));
         }
         parts += 1;
     });
     if parts > 1 && with_ident {
-        f(Token::Ident(ascii_str(&ident[..ident_len])));
+        f(RawToken::Ident(&buf[..len]));
     }
 }
 
 /// Emits the tokens of one run of letters, digits and connectors.
-fn emit_run(run: &str, bufs: &mut Buffers, f: &mut impl FnMut(Token<'_>)) {
+fn emit_run(run: &str, bufs: &mut Buffers, f: &mut impl FnMut(RawToken<'_>)) {
     let run = run.trim_matches(is_connector);
     if run.is_empty() {
         return;
@@ -323,7 +330,7 @@ fn emit_run(run: &str, bufs: &mut Buffers, f: &mut impl FnMut(Token<'_>)) {
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     {
         if run.len() <= MAX_TOKEN_BYTES {
-            f(Token::Word(run));
+            f(RawToken::Word(run.as_bytes()));
         }
         return;
     }
@@ -335,7 +342,7 @@ fn emit_run(run: &str, bufs: &mut Buffers, f: &mut impl FnMut(Token<'_>)) {
             continue;
         }
         lower_into(part, word);
-        f(Token::Word(word));
+        f(RawToken::Word(word.as_bytes()));
     }
     if parts.len() > 1 && run.len() <= MAX_TOKEN_BYTES {
         ident.clear();
@@ -346,7 +353,7 @@ fn emit_run(run: &str, bufs: &mut Buffers, f: &mut impl FnMut(Token<'_>)) {
             lower_into(&run[s..e], word);
             ident.push_str(word);
         }
-        f(Token::Ident(ident));
+        f(RawToken::Ident(ident.as_bytes()));
     }
 }
 
@@ -525,9 +532,9 @@ mod tests {
         /// Tokens of `text` from the byte tokenizer or the char one.
         fn tokens(text: &str, bytes: bool) -> Vec<String> {
             let mut out = Vec::new();
-            let mut push = |t: Token<'_>| out.push(format!("{t:?}"));
+            let mut push = |t: RawToken<'_>| out.push(format!("{t:?}"));
             if bytes {
-                for_each_token_bytes(text, &mut push);
+                for_each_raw_token(text, &mut push);
             } else {
                 for_each_unicode_token(text, &mut push);
             }

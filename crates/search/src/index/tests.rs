@@ -351,17 +351,20 @@ fn word_cache_slots_never_mix_up_words() {
     let tok = Tokenizer::new();
     let mut vocab = Vocab::default();
     let words: Vec<String> = (0..RECENT_SLOTS * 3).map(|i| format!("w{i}x")).collect();
-    let first: Vec<Option<u32>> = words.iter().map(|w| vocab.word_term(&tok, w)).collect();
+    let first: Vec<Option<u32>> = words
+        .iter()
+        .map(|w| vocab.word_term(&tok, w.as_bytes()))
+        .collect();
     for (w, t) in words.iter().zip(&first).rev() {
-        assert_eq!(vocab.word_term(&tok, w), *t, "{w}");
+        assert_eq!(vocab.word_term(&tok, w.as_bytes()), *t, "{w}");
         let stem = tok.word_term(w).expect("not a stop word");
-        assert_eq!(vocab.terms.get(stem.as_ref()).copied(), *t, "{w}");
+        assert_eq!(vocab.terms.get(stem.as_bytes()).copied(), *t, "{w}");
     }
-    assert_eq!(vocab.word_term(&tok, "the"), None, "stop words stay out");
+    assert_eq!(vocab.word_term(&tok, b"the"), None, "stop words stay out");
     let long = "a".repeat(ShortKey::MAX + 1);
-    let t = vocab.word_term(&tok, &long);
+    let t = vocab.word_term(&tok, long.as_bytes());
     assert!(t.is_some());
-    assert_eq!(vocab.word_term(&tok, &long), t);
+    assert_eq!(vocab.word_term(&tok, long.as_bytes()), t);
 }
 
 #[test]
@@ -410,7 +413,7 @@ fn postings_match_plain_term_counts_on_the_eval_catalog() {
         let mut got = std::collections::BTreeMap::new();
         for (term, &id) in &idx.vocab.terms {
             if let Some(p) = idx.postings[id as usize].iter().find(|p| p.doc == slot) {
-                got.insert(term.to_string(), p.tf);
+                got.insert(utf8(term).to_owned(), p.tf);
             }
         }
         assert_eq!(got, want, "{}/{}", doc.server, doc.name);
@@ -418,4 +421,12 @@ fn postings_match_plain_term_counts_on_the_eval_catalog() {
         checked += 1;
     }
     assert_eq!(checked, 601);
+}
+
+#[test]
+fn tool_keys_are_the_server_length_then_server_then_name() {
+    for len in [0, 1, 9, 10, 11, 99, 100, 101, 1000, 12_345] {
+        let server = "s".repeat(len);
+        assert_eq!(key_of(&server, "tool"), format!("{len}:{server}tool"));
+    }
 }
