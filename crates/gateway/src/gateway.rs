@@ -247,7 +247,7 @@ impl Gateway {
         let (Some(hub), Some(u)) = (self.per_user.get(), self.upstream_named(name)) else {
             return;
         };
-        if let Ok(c) = hub.client(subject, &u).await {
+        if let Ok(c) = hub.client(subject, &u, false).await {
             u.set_lister(c);
             self.upstream_changed(&u, methods::NOTIFICATION_TOOLS_LIST_CHANGED)
                 .await;
@@ -259,6 +259,7 @@ impl Gateway {
     async fn client_for(
         &self,
         u: &Upstream,
+        method: &str,
         ctx: &RequestContext,
     ) -> Result<Arc<switchyard_client::Client>, Denied> {
         if u.cfg.per_user().is_none() {
@@ -272,7 +273,9 @@ impl Gateway {
                 "per-user OAuth is not enabled on this gateway".into(),
             )));
         };
-        let c = hub.client(&caller.subject, u).await?;
+        let c = hub
+            .client(&caller.subject, u, asks_as_input(method, ctx))
+            .await?;
         // After a restart nobody has listed the catalog yet: the first connected user's
         // client does.
         if let Some(me) = u.arc() {
@@ -558,10 +561,10 @@ impl Gateway {
                 _ => return unavailable(&ClientError::Timeout(u.cfg.timeout)),
             },
         };
-        let client = match self.client_for(u, ctx).await {
+        let client = match self.client_for(u, method, ctx).await {
             Ok(c) => c,
-            Err(Denied::Rpc(e)) => return Err(e),
             Err(Denied::Failed(e)) => return unavailable(&e),
+            Err(d) => return d.answer(),
         };
         let modern = ctx.protocol_version().is_modern();
         let mut extra = Map::new();
@@ -632,8 +635,8 @@ impl Gateway {
                 Err(e)
             }
             Err(e) => {
-                if let Some(rpc) = self.per_user_failed(u, ctx, &e).await {
-                    return Err(rpc);
+                if let Some(d) = self.per_user_failed(u, method, ctx, &e).await {
+                    return d.answer();
                 }
                 u.record(false);
                 u.reset(&e).await;
@@ -648,13 +651,28 @@ impl Gateway {
     async fn per_user_failed(
         &self,
         u: &Upstream,
+        method: &str,
         ctx: &RequestContext,
         e: &ClientError,
-    ) -> Option<ErrorObject> {
+    ) -> Option<Denied> {
         u.cfg.per_user()?;
         let caller = ctx.extensions().get::<crate::Caller>()?;
-        self.per_user.get()?.failed(&caller.subject, u, e).await
+        self.per_user
+            .get()?
+            .failed(&caller.subject, u, e, asks_as_input(method, ctx))
+            .await
     }
+}
+
+/// Whether a per-user connect question goes to this caller as an `input_required` result
+/// (2026-07-28, URL elicitation declared, a method that may answer so) rather than `-32042`.
+fn asks_as_input(method: &str, ctx: &RequestContext) -> bool {
+    ctx.protocol_version().is_modern()
+        && ctx.client_capabilities().elicitation_url()
+        && matches!(
+            method,
+            methods::TOOLS_CALL | methods::PROMPTS_GET | methods::RESOURCES_READ
+        )
 }
 
 /// Adds what a 2026-07-28 result must carry when the upstream spoke an older era, splicing the
@@ -784,6 +802,14 @@ fn carry_inputs(
     input_responses: Option<Value>,
     request_state: Option<Value>,
 ) {
+    // The answer to the gateway's own connect question (per-user OAuth) is not the upstream's.
+    if request_state
+        .as_ref()
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.starts_with(crate::per_user::STATE_PREFIX))
+    {
+        return;
+    }
     if let Some(r) = input_responses {
         to.insert("inputResponses".into(), r);
     }

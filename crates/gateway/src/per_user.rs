@@ -501,12 +501,28 @@ pub(crate) struct PerUser {
     me: std::sync::Weak<PerUser>,
 }
 
+/// Prefix of the `requestState` of the gateway's own connect question.
+pub(crate) const STATE_PREFIX: &str = "gwu.";
+
 /// Why a per-user call could not get a client.
 pub(crate) enum Denied {
     /// The caller must (re)authorize: the `-32042` error, or a refusal for an anonymous caller.
     Rpc(ErrorObject),
+    /// The caller must (re)authorize: an `input_required` result asking for it.
+    Reply(Vec<u8>),
     /// The upstream failed otherwise (connect, timeout).
     Failed(ClientError),
+}
+
+impl Denied {
+    /// What the request answers (a failure of the upstream itself is the caller's to render).
+    pub(crate) fn answer(self) -> Result<Vec<u8>, ErrorObject> {
+        match self {
+            Self::Rpc(e) => Err(e),
+            Self::Reply(r) => Ok(r),
+            Self::Failed(e) => Err(ErrorObject::new(ErrorCode::INTERNAL_ERROR, e.to_string())),
+        }
+    }
 }
 
 impl PerUser {
@@ -563,8 +579,38 @@ impl PerUser {
         Ok(cfg)
     }
 
+    /// Asks `subject` to connect `upstream`: a fresh invitation, as an `input_required` result
+    /// with a URL-mode `elicitation/create` request (2026-07-28 callers that declared URL
+    /// elicitation, on `tools/call`, `prompts/get` and `resources/read`), else as `-32042`.
+    pub(crate) fn ask(&self, subject: &str, upstream: &str, input_required: bool) -> Denied {
+        if !input_required {
+            return Denied::Rpc(self.elicitation_error(subject, upstream));
+        }
+        let el = self.invitation(subject, upstream);
+        let mut params = el.clone();
+        params["mode"] = json!("url");
+        let out = json!({
+            "resultType": "input_required",
+            "inputRequests": {
+                "gateway.connect": {"method": "elicitation/create", "params": params}
+            },
+            // Marks the retry as the answer to the gateway's own question: it is not
+            // forwarded upstream (see `carry_inputs`).
+            "requestState": format!("{STATE_PREFIX}{}", random_id()),
+        });
+        Denied::Reply(out.to_string().into_bytes())
+    }
+
     /// The `-32042` error for `subject` and upstream `u`: a fresh invitation URL.
     pub(crate) fn elicitation_error(&self, subject: &str, upstream: &str) -> ErrorObject {
+        let el = self.invitation(subject, upstream);
+        let message = el["message"].as_str().unwrap_or_default().to_owned();
+        ErrorObject::new(ErrorCode::URL_ELICITATION_REQUIRED, message)
+            .with_data(json!({ "elicitations": [el] }))
+    }
+
+    /// A fresh invitation: `{mode, elicitationId, url, message}`.
+    fn invitation(&self, subject: &str, upstream: &str) -> serde_json::Value {
         let id = random_id();
         {
             let mut m = lock(&self.invites);
@@ -596,14 +642,12 @@ impl PerUser {
         let message = format!(
             "Authorize the gateway to use {upstream} on your behalf: open {url} (sign in to the gateway in the same browser), then retry."
         );
-        ErrorObject::new(ErrorCode::URL_ELICITATION_REQUIRED, message.clone()).with_data(json!({
-            "elicitations": [{
-                "mode": "url",
-                "elicitationId": random_id(),
-                "url": url,
-                "message": message,
-            }]
-        }))
+        json!({
+            "mode": "url",
+            "elicitationId": random_id(),
+            "url": url,
+            "message": message,
+        })
     }
 
     /// Looks an invitation up without spending it.
@@ -704,7 +748,13 @@ impl PerUser {
     }
 
     /// The client of `subject` for upstream `u`, connecting with the stored token when needed.
-    pub(crate) async fn client(&self, subject: &str, u: &Upstream) -> Result<Arc<Client>, Denied> {
+    /// `input_required`: how to ask for a connection (see [`PerUser::ask`]).
+    pub(crate) async fn client(
+        &self,
+        subject: &str,
+        u: &Upstream,
+        input_required: bool,
+    ) -> Result<Arc<Client>, Denied> {
         let key = (subject.to_owned(), u.cfg.name.clone());
         if let Some(c) = self.pooled(&key) {
             return Ok(c);
@@ -728,7 +778,7 @@ impl PerUser {
             Err(e) => {
                 // A blob that does not open (new server secret) is as good as none.
                 tracing::warn!(upstream = %u.cfg.name, error = %e, "stored upstream token unusable; asking the user again");
-                return Err(Denied::Rpc(self.elicitation_error(subject, &u.cfg.name)));
+                return Err(self.ask(subject, &u.cfg.name, input_required));
             }
         };
         let cfg = self
@@ -738,7 +788,7 @@ impl PerUser {
             OAuthClient::new(cfg).map_err(|e| Denied::Failed(ClientError::Auth(e.to_string())))?;
         // No stored (or refreshable) token: the user has to authorize first.
         if oauth.token_for(url).await.is_none() {
-            return Err(Denied::Rpc(self.elicitation_error(subject, &u.cfg.name)));
+            return Err(self.ask(subject, &u.cfg.name, input_required));
         }
         let mut opts = u.options();
         opts.auth = Some(Arc::new(UserToken {
@@ -750,7 +800,7 @@ impl PerUser {
             Err(e @ (ClientError::Auth(_) | ClientError::Unauthorized { .. })) => {
                 tracing::info!(upstream = %u.cfg.name, error = %e, "upstream refused a user's token; asking the user again");
                 let _ = store.forget_tokens().await;
-                return Err(Denied::Rpc(self.elicitation_error(subject, &u.cfg.name)));
+                return Err(self.ask(subject, &u.cfg.name, input_required));
             }
             Err(e) => return Err(Denied::Failed(e)),
         };
@@ -795,7 +845,8 @@ impl PerUser {
         subject: &str,
         u: &Upstream,
         e: &ClientError,
-    ) -> Option<ErrorObject> {
+        input_required: bool,
+    ) -> Option<Denied> {
         match e {
             ClientError::Auth(_) | ClientError::Unauthorized { .. } => {
                 self.evict(subject, &u.cfg.name);
@@ -804,7 +855,7 @@ impl PerUser {
                         let _ = s.forget_tokens().await;
                     }
                 }
-                Some(self.elicitation_error(subject, &u.cfg.name))
+                Some(self.ask(subject, &u.cfg.name, input_required))
             }
             ClientError::Closed(_)
             | ClientError::Transport(_)

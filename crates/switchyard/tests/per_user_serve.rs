@@ -250,31 +250,10 @@ impl Browser {
     }
 }
 
-/// One stateless tools/call; `Ok(text)` or `Err(the -32042 URL)`.
+/// One stateless tools/call from a client without URL elicitation; `Ok(text)` or
+/// `Err(the -32042 URL)`.
 fn call(gw: &Serve, token: &str, tool: &str) -> Result<String, String> {
-    let r: Value = reqwest::blocking::Client::new()
-        .post(&gw.url)
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", MODERN)
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", tool)
-        .body(
-            json!({
-                "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                "params": {"name": tool, "arguments": {"text": "hi"}, "_meta": {
-                    "io.modelcontextprotocol/protocolVersion": MODERN,
-                    "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"url": {}}}
-                }}
-            })
-            .to_string(),
-        )
-        .send()
-        .unwrap()
-        .text()
-        .map(|t| serde_json::from_str::<Value>(&t).unwrap())
-        .unwrap();
+    let r = post_call(gw, token, tool, json!({}), json!({}));
     if let Some(e) = r.get("error") {
         assert_eq!(e["code"], -32042, "{r}");
         let el = &e["data"]["elicitations"][0];
@@ -285,6 +264,33 @@ fn call(gw: &Serve, token: &str, tool: &str) -> Result<String, String> {
         .as_str()
         .unwrap_or_default()
         .to_owned())
+}
+
+fn post_call(gw: &Serve, token: &str, tool: &str, caps: Value, retry: Value) -> Value {
+    let mut params = json!({"name": tool, "arguments": {"text": "hi"}, "_meta": {
+        "io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": caps
+    }});
+    if let Value::Object(m) = retry {
+        params.as_object_mut().unwrap().extend(m);
+    }
+    reqwest::blocking::Client::new()
+        .post(&gw.url)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", MODERN)
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .body(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params})
+                .to_string(),
+        )
+        .send()
+        .unwrap()
+        .text()
+        .map(|t| serde_json::from_str::<Value>(&t).unwrap())
+        .unwrap()
 }
 
 #[test]
@@ -339,4 +345,32 @@ fn serve_asks_each_user_to_connect_and_then_calls_with_their_own_upstream_token(
         let mode = std::fs::metadata(&key).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "{mode:o}");
     }
+
+    // A 2026-07-28 client that declared URL elicitation is asked with an input_required
+    // result instead; its retry (inputResponses + the gateway's requestState) goes through
+    // once the user has connected, and the gateway's question is not forwarded upstream.
+    let url_caps = json!({"elicitation": {"url": {}}});
+    let r = post_call(&gw, &bob, "up__echo", url_caps.clone(), json!({}));
+    let result = &r["result"];
+    assert_eq!(result["resultType"], "input_required", "{r}");
+    let (key, ask) = result["inputRequests"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .next()
+        .unwrap();
+    assert_eq!(ask["method"], "elicitation/create", "{r}");
+    assert_eq!(ask["params"]["mode"], "url", "{r}");
+    let link = ask["params"]["url"].as_str().unwrap();
+    let state = result["requestState"].as_str().unwrap();
+    let r = bobs.get(link);
+    assert_eq!(r.status, 302, "{}", r.body);
+    let back = bobs.approve(&r.location.unwrap(), "bob");
+    assert_eq!(bobs.get(&back).status, 200);
+    let retry = json!({
+        "inputResponses": {key.as_str(): {"action": "accept"}},
+        "requestState": state,
+    });
+    let r = post_call(&gw, &bob, "up__echo", url_caps, retry);
+    assert_eq!(r["result"]["content"][0]["text"], "hi", "{r}");
 }
