@@ -254,6 +254,22 @@ impl Gateway {
         }
     }
 
+    /// A per-user upstream replaced by a reload: users' connections follow the new
+    /// configuration, and the most recent user's new connection lists its catalog (instead
+    /// of the placeholder).
+    async fn per_user_relist(&self, u: &Arc<Upstream>) {
+        let (Some(hub), Some(_)) = (self.per_user.get(), u.cfg.per_user()) else {
+            return;
+        };
+        let recent = hub.recent_subject(&u.cfg.name);
+        hub.evict_upstream(&u.cfg.name);
+        if let Some(subject) = recent {
+            if let Ok(c) = hub.client(&subject, u, false).await {
+                u.set_lister(c);
+            }
+        }
+    }
+
     /// The client a request to `u` goes through: the gateway's own connection, or for an
     /// `oauth_per_user` upstream the caller's own.
     async fn client_for(
@@ -349,6 +365,7 @@ impl Gateway {
         }
         // Catalogs first, so the swap exposes the new tools at once.
         for u in &fresh {
+            self.per_user_relist(u).await;
             Self::refresh_one(u).await;
         }
         let retired: Vec<Arc<Upstream>> = old
@@ -365,6 +382,11 @@ impl Gateway {
         self.rebuild();
         for o in retired {
             o.shutdown().await;
+        }
+        if let Some(hub) = self.per_user.get() {
+            for name in &report.removed {
+                hub.evict_upstream(name);
+            }
         }
         if !report.is_empty() {
             if let Some(s) = self.server.get() {

@@ -829,6 +829,32 @@ impl PerUser {
         Ok(client)
     }
 
+    /// The user whose client of `upstream` was used most recently.
+    pub(crate) fn recent_subject(&self, upstream: &str) -> Option<String> {
+        lock(&self.pool)
+            .0
+            .iter()
+            .filter(|((_, u), _)| u == upstream)
+            .max_by_key(|(_, p)| p.used)
+            .map(|((s, _), _)| s.clone())
+    }
+
+    /// Closes every user's client of `upstream` (a reload changed or removed it).
+    pub(crate) fn evict_upstream(&self, upstream: &str) {
+        let mut pool = lock(&self.pool);
+        let gone: Vec<(String, String)> = pool
+            .0
+            .keys()
+            .filter(|(_, u)| u == upstream)
+            .cloned()
+            .collect();
+        for k in gone {
+            if let Some(p) = pool.0.remove(&k) {
+                tokio::spawn(async move { p.client.close().await });
+            }
+        }
+    }
+
     fn pooled(&self, key: &(String, String)) -> Option<Arc<Client>> {
         let mut pool = lock(&self.pool);
         pool.1 += 1;

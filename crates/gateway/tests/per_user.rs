@@ -181,6 +181,8 @@ impl SealedTokenStore for Sql {
 struct Gw {
     base: String,
     store: Arc<SqlStore>,
+    gateway: Arc<Gateway>,
+    upstream: UpstreamConfig,
 }
 
 const GW_CLIENT: &str = "gw-test-client";
@@ -206,7 +208,7 @@ async fn start_gateway(upstream_url: &str) -> Gw {
         *oauth_per_user = Some(OAuthPerUser::default());
     }
     up.validate().unwrap();
-    let (gw, server) = Gateway::build(vec![up], "gw", "1.0.0");
+    let (gw, server) = Gateway::build(vec![up.clone()], "gw", "1.0.0");
     gw.enable_per_user(PerUserOptions {
         public_url: base.clone(),
         secret: b"a server secret of at least thirty-two bytes".to_vec(),
@@ -233,7 +235,12 @@ async fn start_gateway(upstream_url: &str) -> Gw {
         .merge(gw.connect_router())
         .merge(authz.router());
     spawn(l, app);
-    Gw { base, store }
+    Gw {
+        base,
+        store,
+        gateway: gw,
+        upstream: up,
+    }
 }
 
 async fn mcp_client(gw: &Gw, subject: &str) -> Client {
@@ -518,6 +525,19 @@ async fn each_user_authorizes_the_gateway_once_and_calls_carry_their_own_token()
         call(&alice, "up__whoami").await.unwrap(),
         "upstream sees alice"
     );
+
+    // A reload that changes the upstream keeps its tools listed (through a new connection of
+    // the most recent user) and every user's calls working with their stored tokens.
+    let mut changed = gw.upstream.clone();
+    changed.timeout = std::time::Duration::from_secs(30);
+    let report = gw.gateway.reload(vec![changed]).await;
+    assert_eq!(report.changed, ["up"]);
+    assert_eq!(names(bob.list_tools().await.unwrap()), ["up__whoami"]);
+    assert_eq!(
+        call(&alice, "up__whoami").await.unwrap(),
+        "upstream sees alice"
+    );
+    assert_eq!(call(&bob, "up__whoami").await.unwrap(), "upstream sees bob");
 
     // A caller without an identity is refused outright (no -32042: nobody to bind it to).
     let anon = Client::connect_http(&format!("{}/mcp", gw.base), ClientOptions::default())
