@@ -478,6 +478,9 @@ struct Pooled {
     used: u64,
 }
 
+/// A per-(subject, upstream) connect lock, alive while someone holds or waits for it.
+type Gate = std::sync::Weak<tokio::sync::Mutex<()>>;
+
 /// The pool: clients by (subject, upstream), and the use counter that orders them.
 type Pool = (HashMap<(String, String), Pooled>, u64);
 
@@ -497,7 +500,7 @@ pub(crate) struct PerUser {
     stores: Mutex<HashMap<(String, String), std::sync::Weak<SubjectStore>>>,
     pool: Mutex<Pool>,
     /// One connection attempt per (subject, upstream) at a time.
-    connecting: tokio::sync::Mutex<()>,
+    connecting: Mutex<HashMap<(String, String), Gate>>,
     me: std::sync::Weak<PerUser>,
 }
 
@@ -544,7 +547,7 @@ impl PerUser {
             stores: Mutex::new(HashMap::new()),
             registrations: Mutex::new(HashMap::new()),
             pool: Mutex::new((HashMap::new(), 0)),
-            connecting: tokio::sync::Mutex::new(()),
+            connecting: Mutex::new(HashMap::new()),
             me: me.clone(),
         }))
     }
@@ -759,7 +762,20 @@ impl PerUser {
         if let Some(c) = self.pooled(&key) {
             return Ok(c);
         }
-        let _one = self.connecting.lock().await;
+        // One connection attempt per user and upstream; other users' never wait for it.
+        let gate = {
+            let mut m = lock(&self.connecting);
+            match m.get(&key).and_then(std::sync::Weak::upgrade) {
+                Some(g) => g,
+                None => {
+                    m.retain(|_, w| w.strong_count() > 0);
+                    let g = Arc::new(tokio::sync::Mutex::new(()));
+                    m.insert(key.clone(), Arc::downgrade(&g));
+                    g
+                }
+            }
+        };
+        let _one = gate.lock().await;
         if let Some(c) = self.pooled(&key) {
             return Ok(c);
         }
