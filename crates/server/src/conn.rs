@@ -231,7 +231,7 @@ impl Conn {
                 client_capabilities: caps,
                 progress_token: probe.meta.and_then(|m| m.progress_token),
                 log_level,
-                out: Some(self.out.clone()),
+                out: Some(self.out.clone().into()),
                 cancel: cancel.clone(),
                 peer: Some(self.peer.clone() as Arc<dyn PeerRequester>),
                 mrtr: Mutex::new(MrtrState::default()),

@@ -19,6 +19,78 @@ use crate::HandlerError;
 /// A message on its way to the client on the stream of the request that caused it.
 pub(crate) type Outbound = Bytes;
 
+/// Where a request's notifications go on their way to its response stream.
+pub(crate) enum Out {
+    /// A channel, drained by a task or a stream (legacy sessions, stdio).
+    Channel(mpsc::UnboundedSender<Outbound>),
+    /// A queue inside the request's own context, drained by its response (2026-07-28): nothing
+    /// is allocated for requests whose handlers send nothing, the common case.
+    Inline(Outbox),
+}
+
+impl From<mpsc::UnboundedSender<Outbound>> for Out {
+    fn from(tx: mpsc::UnboundedSender<Outbound>) -> Self {
+        Self::Channel(tx)
+    }
+}
+
+impl Out {
+    /// Queues `m`; false when a channel's receiver is gone.
+    pub(crate) fn send(&self, m: Outbound) -> bool {
+        match self {
+            Self::Channel(tx) => tx.send(m).is_ok(),
+            Self::Inline(b) => {
+                b.push(m);
+                true
+            }
+        }
+    }
+}
+
+/// A single-consumer queue of outbound messages with the consumer's waker.
+#[derive(Default)]
+pub(crate) struct Outbox(Mutex<OutboxState>);
+
+#[derive(Default)]
+struct OutboxState {
+    queue: std::collections::VecDeque<Outbound>,
+    waker: Option<std::task::Waker>,
+}
+
+impl Outbox {
+    fn push(&self, m: Outbound) {
+        let waker = {
+            let mut st = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            st.queue.push_back(m);
+            st.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// The oldest queued message, if any.
+    pub(crate) fn try_recv(&self) -> Option<Outbound> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .queue
+            .pop_front()
+    }
+
+    /// The oldest queued message, or `Pending` with the task woken by the next one.
+    pub(crate) fn poll_recv(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Outbound> {
+        let mut st = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = st.queue.pop_front() {
+            return std::task::Poll::Ready(m);
+        }
+        if !st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            st.waker = Some(cx.waker().clone());
+        }
+        std::task::Poll::Pending
+    }
+}
+
 /// Cancellation of one request, observed by its handler.
 #[derive(Debug, Clone, Default)]
 pub struct CancelToken(Arc<CancelInner>);
@@ -131,7 +203,7 @@ pub(crate) struct CtxInner {
     pub(crate) client_capabilities: Arc<ClientCapabilities>,
     pub(crate) progress_token: Option<ProgressToken>,
     pub(crate) log_level: Option<LoggingLevel>,
-    pub(crate) out: Option<mpsc::UnboundedSender<Outbound>>,
+    pub(crate) out: Option<Out>,
     pub(crate) cancel: CancelToken,
     pub(crate) peer: Option<Arc<dyn PeerRequester>>,
     pub(crate) mrtr: Mutex<MrtrState>,
@@ -196,7 +268,7 @@ impl RequestContext {
         if let Some(out) = &self.inner.out {
             let mut buf = Vec::with_capacity(128);
             if write_notification(&mut buf, method, Some(params)).is_ok() {
-                let _ = out.send(Bytes::from(buf));
+                out.send(Bytes::from(buf));
             }
         }
     }
@@ -219,9 +291,7 @@ impl RequestContext {
             &self.inner.out,
             crate::subscriptions::event_notification(e, None),
         ) {
-            (Some(out), Some(b)) if !self.inner.version.is_modern() => {
-                out.send(Bytes::from(b)).is_ok()
-            }
+            (Some(out), Some(b)) if !self.inner.version.is_modern() => out.send(Bytes::from(b)),
             _ => false,
         }
     }
@@ -277,7 +347,7 @@ impl RequestContext {
     /// where streams are not resumable.
     pub fn close_sse_stream(&self) {
         if let Some(out) = &self.inner.out {
-            let _ = out.send(Bytes::new());
+            out.send(Bytes::new());
         }
     }
 
@@ -435,7 +505,7 @@ impl RequestContext {
             st.pending.insert(key, Value::Object(req));
             return Err(HandlerError::InputRequired);
         }
-        let (Some(peer), Some(out)) = (&self.inner.peer, &self.inner.out) else {
+        let (Some(peer), Some(Out::Channel(out))) = (&self.inner.peer, &self.inner.out) else {
             return Err(HandlerError::failed(
                 "this transport cannot carry server-to-client requests",
             ));
@@ -477,4 +547,50 @@ fn answer_shape_ok(method: &str, v: &Value) -> bool {
 
 fn to_value<T: serde::Serialize>(v: &T) -> Result<Value, HandlerError> {
     serde_json::to_value(v).map_err(|e| HandlerError::internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn outbox_delivers_in_order_and_wakes_its_reader() {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let out = Out::Inline(Outbox::default());
+        let Out::Inline(b) = &out else { unreachable!() };
+        assert!(b.poll_recv(&mut cx).is_pending());
+        assert!(out.send(Bytes::from_static(b"one")));
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            1,
+            "a waiting reader is woken"
+        );
+        assert!(out.send(Bytes::from_static(b"two")));
+        assert_eq!(
+            b.poll_recv(&mut cx),
+            Poll::Ready(Bytes::from_static(b"one"))
+        );
+        assert_eq!(b.try_recv(), Some(Bytes::from_static(b"two")));
+        assert_eq!(b.try_recv(), None);
+    }
+
+    #[test]
+    fn a_channel_reports_a_gone_receiver() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let out = Out::from(tx);
+        assert!(out.send(Bytes::new()));
+        drop(rx);
+        assert!(!out.send(Bytes::new()));
+    }
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -23,14 +23,21 @@ use super::checks::{accepts, decode_header_value, is_json_content_type, Accepts}
 use super::session::Session;
 use super::stream::{legacy_sse, listen, modern_sse};
 use super::{error_response, json_response, sse_response, McpBody, McpService};
-use crate::context::{CancelToken, CtxInner, MrtrState, PeerRequester};
+use crate::context::{CancelToken, CtxInner, MrtrState, Out, Outbox, PeerRequester};
 use crate::handler::BoxFuture;
 use crate::server::Reply;
 use crate::RequestContext;
 
 /// Writes a full JSON-RPC response for `reply`.
 pub(crate) fn response_bytes(id: &RequestId, reply: &Reply) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + reply.as_ref().map_or(64, Vec::len));
+    // Exactly the size of a success with an integer id: a `Vec` that is full becomes `Bytes`
+    // without another allocation.
+    let id_len = match id {
+        RequestId::Number(n) => decimal_len(*n),
+        RequestId::String(s) => s.len() + 16,
+    };
+    let out_len = RESPONSE_FRAME_LEN + id_len + reply.as_ref().map_or(64, Vec::len);
+    let mut out = Vec::with_capacity(out_len);
     match reply {
         Ok(result) => {
             out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
@@ -42,6 +49,21 @@ pub(crate) fn response_bytes(id: &RequestId, reply: &Reply) -> Vec<u8> {
         Err(e) => jsonrpc::write_error(&mut out, Some(id), e),
     }
     out
+}
+
+/// `{"jsonrpc":"2.0","id":` + `,"result":` + `}`.
+const RESPONSE_FRAME_LEN: usize = 22 + 10 + 1;
+
+/// Characters of `n` in decimal.
+fn decimal_len(n: i64) -> usize {
+    let sign = usize::from(n < 0);
+    let mut v = n.unsigned_abs();
+    let mut digits = 1;
+    while v >= 10 {
+        v /= 10;
+        digits += 1;
+    }
+    sign + digits
 }
 
 fn header_str<'a>(h: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
@@ -108,14 +130,10 @@ where
             return too_large();
         }
     }
-    let bytes = match Limited::new(body, cfg.max_body_bytes).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                return too_large();
-            }
+    let bytes = match read_body(body, cfg.max_body_bytes).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => return too_large(),
+        Err(BodyError::Read(e)) => {
             return bad_request(
                 None,
                 ErrorCode::PARSE_ERROR,
@@ -154,6 +172,48 @@ where
         Ok(Incoming::Single(msg)) => single(svc, &parts, msg, acc).await,
         Ok(Incoming::Batch(items)) => batch(svc, &parts, items).await,
     }
+}
+
+enum BodyError {
+    TooLarge,
+    Read(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Reads a whole body of at most `limit` bytes (trailers are ignored). A body that arrives as
+/// one data frame, the usual case, is kept as it came.
+async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, BodyError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut body = std::pin::pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut more: Option<bytes::BytesMut> = None;
+    let mut total = 0usize;
+    while let Some(frame) = body.as_mut().frame().await {
+        let frame = frame.map_err(|e| BodyError::Read(e.into()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total > limit {
+            return Err(BodyError::TooLarge);
+        }
+        match (&first, &mut more) {
+            (None, _) => first = Some(data),
+            (Some(f), None) => {
+                let mut m = bytes::BytesMut::with_capacity(f.len() + data.len());
+                m.extend_from_slice(f);
+                m.extend_from_slice(&data);
+                more = Some(m);
+            }
+            (Some(_), Some(m)) => m.extend_from_slice(&data),
+        }
+    }
+    Ok(match more {
+        Some(m) => m.freeze(),
+        None => first.unwrap_or_default(),
+    })
 }
 
 /// Whether a request without a session speaks the modern era.
@@ -406,7 +466,7 @@ async fn legacy_request(
             client_capabilities: s.client_capabilities.clone(),
             progress_token: probe.meta.and_then(|m| m.progress_token),
             log_level,
-            out: acc.sse.then_some(tx),
+            out: acc.sse.then(|| tx.into()),
             cancel: cancel.clone(),
             peer: Some(s.peer.clone() as Arc<dyn PeerRequester>),
             mrtr: Mutex::new(MrtrState::default()),
@@ -917,7 +977,6 @@ async fn modern_checked(
             }
         }
     }
-    let (tx, rx) = mpsc::unbounded_channel();
     let ctx = RequestContext {
         inner: Arc::new(CtxInner {
             version,
@@ -925,7 +984,7 @@ async fn modern_checked(
             client_capabilities: read.caps,
             progress_token: read.progress_token,
             log_level: read.log_level,
-            out: acc.sse.then_some(tx),
+            out: acc.sse.then(|| Out::Inline(Outbox::default())),
             cancel: CancelToken::default(),
             peer: None,
             mrtr: Mutex::new(MrtrState::default()),
@@ -936,6 +995,7 @@ async fn modern_checked(
         }),
     };
     let server = svc.shared.server.clone();
+    let inbox = ctx.clone();
     let fut: BoxFuture<Reply> = match call {
         Some(cp) => Box::pin(async move { server.call_tool_parsed(cp, ctx).await }),
         None => {
@@ -944,7 +1004,7 @@ async fn modern_checked(
             Box::pin(async move { server.dispatch(&method, params, ctx).await })
         }
     };
-    modern_sse(id.clone(), fut, rx).await
+    modern_sse(id.clone(), fut, inbox).await
 }
 
 /// The -32022 answer to an unsupported 2026-07-28 version.
@@ -1062,7 +1122,6 @@ async fn modern(
     if r.method == methods::SUBSCRIPTIONS_LISTEN {
         return listen(svc, r, acc, &req.extensions).await;
     }
-    let (tx, rx) = mpsc::unbounded_channel();
     let ctx = RequestContext {
         inner: Arc::new(CtxInner {
             version,
@@ -1070,7 +1129,7 @@ async fn modern(
             client_capabilities: Arc::new(caps),
             progress_token: m.progress_token,
             log_level: m.log_level,
-            out: acc.sse.then_some(tx),
+            out: acc.sse.then(|| Out::Inline(Outbox::default())),
             cancel: CancelToken::default(),
             peer: None,
             mrtr: Mutex::new(MrtrState::default()),
@@ -1083,9 +1142,10 @@ async fn modern(
     let server = svc.shared.server.clone();
     let method = r.method;
     let params = r.params;
+    let inbox = ctx.clone();
     let fut: BoxFuture<Reply> =
         Box::pin(async move { server.dispatch(&method, params, ctx).await });
-    modern_sse(r.id, fut, rx).await
+    modern_sse(r.id, fut, inbox).await
 }
 
 /// Checks `Mcp-Param-*` headers against arguments marked `x-mcp-header` in the tool's schema.
@@ -1338,6 +1398,49 @@ mod tests {
         format!(
             r#"{{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{{{params_before_meta}{META}}}}}"#
         )
+    }
+
+    #[test]
+    fn responses_with_integer_ids_are_sized_exactly() {
+        for n in [0, 7, 10, 99, 100, -1, -10, i64::MAX, i64::MIN] {
+            assert_eq!(decimal_len(n), n.to_string().len(), "{n}");
+            let b = response_bytes(&RequestId::Number(n), &Ok(b"{}".to_vec()));
+            assert_eq!(b.len(), b.capacity(), "{n}");
+            assert_eq!(
+                b,
+                format!(r#"{{"jsonrpc":"2.0","id":{n},"result":{{}}}}"#).into_bytes()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn bodies_are_read_whole_and_limited() {
+        use futures_util::stream;
+        use http_body_util::StreamBody;
+        let chunks = |parts: &[&'static str]| {
+            let frames: Vec<Result<http_body::Frame<Bytes>, std::io::Error>> = parts
+                .iter()
+                .map(|p| Ok(http_body::Frame::data(Bytes::from_static(p.as_bytes()))))
+                .collect();
+            StreamBody::new(stream::iter(frames))
+        };
+        let one = read_body(chunks(&["abc"]), 3).await.ok().unwrap();
+        assert_eq!(one, Bytes::from_static(b"abc"));
+        let three = read_body(chunks(&["ab", "c", "de"]), 5).await.ok().unwrap();
+        assert_eq!(three, Bytes::from_static(b"abcde"));
+        assert!(read_body(chunks(&[]), 0).await.ok().unwrap().is_empty());
+        assert!(matches!(
+            read_body(chunks(&["ab", "cd"]), 3).await,
+            Err(BodyError::TooLarge)
+        ));
+        let failing = StreamBody::new(stream::iter(vec![
+            Ok(http_body::Frame::data(Bytes::from_static(b"a"))),
+            Err(std::io::Error::other("reset")),
+        ]));
+        match read_body(failing, 10).await {
+            Err(BodyError::Read(e)) => assert_eq!(e.to_string(), "reset"),
+            _ => panic!("a failing body is a read error"),
+        }
     }
 
     #[tokio::test]

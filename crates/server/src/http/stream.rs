@@ -19,27 +19,45 @@ use super::post::{modern_status, response_bytes, sse_complete};
 use super::session::Session;
 use super::sse::{frame, ResumableStream, KEEPALIVE};
 use super::{empty_response, error_response, json_response, sse_response, McpBody, McpService};
+use crate::context::{Out, Outbox};
 use crate::handler::BoxFuture;
 use crate::server::{Reply, ServerEvent};
 use crate::subscriptions::{event_notification, Subscription};
+use crate::RequestContext;
 
 /// Answers a 2026-07-28 request: JSON when the handler finishes without emitting anything, SSE
 /// (progress, logs, then the result) otherwise. Dropping the SSE body drops the handler: closing
-/// the stream is how a modern client cancels.
+/// the stream is how a modern client cancels. The handler's notifications are read from the
+/// inline outbox of `ctx` (none when the client did not accept SSE).
 pub(super) async fn modern_sse(
     id: RequestId,
     mut fut: BoxFuture<Reply>,
-    mut rx: mpsc::UnboundedReceiver<Bytes>,
+    ctx: RequestContext,
 ) -> Response<McpBody> {
-    tokio::select! {
-        biased;
-        reply = &mut fut => {
-            let status = match &reply { Err(e) => modern_status(e.code), Ok(_) => StatusCode::OK };
+    // The handler first, then its notifications: a result that is ready wins.
+    let first = std::future::poll_fn(|cx| {
+        if let Poll::Ready(reply) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Err(reply));
+        }
+        match outbox(&ctx) {
+            Some(b) => b.poll_recv(cx).map(Ok),
+            None => Poll::Pending,
+        }
+    })
+    .await;
+    match first {
+        Err(reply) => {
+            let status = match &reply {
+                Err(e) => modern_status(e.code),
+                Ok(_) => StatusCode::OK,
+            };
             let bytes = response_bytes(&id, &reply);
             let mut early = Vec::new();
-            while let Ok(m) = rx.try_recv() {
-                if !m.is_empty() {
-                    early.push(frame(None, &m));
+            if let Some(b) = outbox(&ctx) {
+                while let Some(m) = b.try_recv() {
+                    if !m.is_empty() {
+                        early.push(frame(None, &m));
+                    }
                 }
             }
             if early.is_empty() || status != StatusCode::OK {
@@ -49,14 +67,19 @@ pub(super) async fn modern_sse(
                 sse_complete(early)
             }
         }
-        Some(first) = rx.recv() => {
-            sse_response(McpBody::stream(InlineSse {
-                first: Some(frame(None, &first)),
-                fut: Some(fut),
-                rx,
-                id,
-            }))
-        }
+        Ok(first) => sse_response(McpBody::stream(InlineSse {
+            first: Some(frame(None, &first)),
+            fut: Some(fut),
+            ctx,
+            id,
+        })),
+    }
+}
+
+fn outbox(ctx: &RequestContext) -> Option<&Outbox> {
+    match &ctx.inner.out {
+        Some(Out::Inline(b)) => Some(b),
+        _ => None,
     }
 }
 
@@ -64,7 +87,7 @@ pub(super) async fn modern_sse(
 struct InlineSse {
     first: Option<Bytes>,
     fut: Option<BoxFuture<Reply>>,
-    rx: mpsc::UnboundedReceiver<Bytes>,
+    ctx: RequestContext,
     id: RequestId,
 }
 
@@ -78,25 +101,30 @@ impl Stream for InlineSse {
             return Poll::Ready(None);
         }
         // Notifications queued before completion must precede the response.
-        while let Poll::Ready(Some(m)) = self.rx.poll_recv(cx) {
-            if !m.is_empty() {
-                return Poll::Ready(Some(frame(None, &m)));
+        if let Some(b) = outbox(&self.ctx) {
+            while let Poll::Ready(m) = b.poll_recv(cx) {
+                if !m.is_empty() {
+                    return Poll::Ready(Some(frame(None, &m)));
+                }
             }
         }
-        let Some(fut) = self.fut.as_mut() else {
+        let this = &mut *self;
+        let Some(fut) = this.fut.as_mut() else {
             return Poll::Ready(None);
         };
         match fut.as_mut().poll(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(reply) => {
-                self.fut = None;
+                this.fut = None;
                 let mut out = Vec::new();
-                while let Ok(m) = self.rx.try_recv() {
-                    if !m.is_empty() {
-                        out.extend_from_slice(&frame(None, &m));
+                if let Some(b) = outbox(&this.ctx) {
+                    while let Some(m) = b.try_recv() {
+                        if !m.is_empty() {
+                            out.extend_from_slice(&frame(None, &m));
+                        }
                     }
                 }
-                out.extend_from_slice(&frame(None, &response_bytes(&self.id, &reply)));
+                out.extend_from_slice(&frame(None, &response_bytes(&this.id, &reply)));
                 Poll::Ready(Some(Bytes::from(out)))
             }
         }
