@@ -247,38 +247,39 @@ impl ShortKey {
     const MAX: usize = 23;
 
     fn new(b: &[u8]) -> Option<Self> {
-        if b.len() > Self::MAX {
-            return None;
+        let len = (b.len() as u64) << 56;
+        match b.len() {
+            0..=8 => Some(Self([load_le(b), 0, len])),
+            9..=16 => {
+                let (w0, w1) = b.split_at(8);
+                Some(Self([load_le(w0), load_le(w1), len]))
+            }
+            17..=Self::MAX => {
+                let (w0, rest) = b.split_at(8);
+                let (w1, w2) = rest.split_at(8);
+                Some(Self([load_le(w0), load_le(w1), load_le(w2) | len]))
+            }
+            _ => None,
         }
-        let mut w = [0u64; 3];
-        for (w, chunk) in w.iter_mut().zip(b.chunks(8)) {
-            *w = load_le(chunk);
-        }
-        w[2] |= (b.len() as u64) << 56;
-        Some(Self(w))
     }
 }
 
-/// Up to 8 bytes as a little-endian word, zero-padded. Reads 4, 2 and 1 bytes at a time
-/// rather than calling `memcpy` for a variable length, once per indexed word.
+/// Up to 8 bytes as a little-endian word, zero-padded, without a variable-length `memcpy`
+/// (this runs once per indexed word): 4 to 8 bytes are two overlapping 4-byte reads, 1 to 3
+/// bytes the first, middle and last byte (overlapping reads carry the same bytes to the
+/// same places, so OR-ing them is exact).
 fn load_le(c: &[u8]) -> u64 {
-    if let Ok(a) = <[u8; 8]>::try_from(c) {
-        return u64::from_le_bytes(a);
+    let n = c.len();
+    if let (Some(lo), Some(hi)) = (c.first_chunk::<4>(), c.last_chunk::<4>()) {
+        let (lo, hi) = (u32::from_le_bytes(*lo), u32::from_le_bytes(*hi));
+        return u64::from(lo) | u64::from(hi) << ((n - 4) * 8);
     }
-    let (mut x, mut shift, mut c) = (0u64, 0, c);
-    if let Some((a, rest)) = c.split_first_chunk::<4>() {
-        x = u64::from(u32::from_le_bytes(*a));
-        (shift, c) = (32, rest);
+    match (c.first(), c.get(n / 2), c.last()) {
+        (Some(&a), Some(&m), Some(&z)) => {
+            u64::from(a) | u64::from(m) << (n / 2 * 8) | u64::from(z) << ((n - 1) * 8)
+        }
+        _ => 0,
     }
-    if let Some((a, rest)) = c.split_first_chunk::<2>() {
-        x |= u64::from(u16::from_le_bytes(*a)) << shift;
-        shift += 16;
-        c = rest;
-    }
-    if let Some(&b) = c.first() {
-        x |= u64::from(b) << shift;
-    }
-    x
 }
 
 impl ShortKey {
@@ -301,20 +302,21 @@ impl std::hash::Hash for ShortKey {
 impl Vocab {
     /// The term id of a lower-cased word (UTF-8 bytes), `None` for a stop word.
     fn word_term(&mut self, tokenizer: &Tokenizer, word: &[u8]) -> Option<u32> {
-        let short = ShortKey::new(word);
-        let slot = short.map(|k| k.slot());
-        if let (Some(k), Some(i)) = (short, slot) {
-            if self.recent.is_empty() {
-                self.recent = vec![(ShortKey([0; 3]), None); RECENT_SLOTS].into_boxed_slice();
-            }
-            let (rk, rt) = self.recent[i];
+        let Some(k) = ShortKey::new(word) else {
+            return self.word_term_slow(tokenizer, word, None);
+        };
+        if self.recent.is_empty() {
+            self.recent = vec![(ShortKey([0; 3]), None); RECENT_SLOTS].into_boxed_slice();
+        }
+        let i = k.slot();
+        if let Some(&(rk, rt)) = self.recent.get(i) {
             if rk == k {
                 return rt;
             }
         }
-        let term = self.word_term_slow(tokenizer, word, short);
-        if let (Some(k), Some(i)) = (short, slot) {
-            self.recent[i] = (k, term);
+        let term = self.word_term_slow(tokenizer, word, Some(k));
+        if let Some(slot) = self.recent.get_mut(i) {
+            *slot = (k, term);
         }
         term
     }

@@ -230,11 +230,31 @@ static BYTE_CLASS: [u8; 256] = {
     t
 };
 
-/// The tokens of [`Tokenizer::for_each_token`] as [`RawToken`]s, found on bytes. ASCII characters outside runs end runs in any
-/// script, so the text is cut at them into spans of run bytes; a span with a non-ASCII
-/// character goes to [`for_each_unicode_token`], which yields for it what it would for the
-/// whole text (a byte below 0x80 is always a whole character, so every cut is on a char
-/// boundary).
+/// How many of the 8 bytes of `chunk` (text order) are [`PLAIN`] before the first that is
+/// not, 8 if all are. Eight bytes at once (SWAR): lower-case words are most of every tool
+/// description, and testing them a byte at a time was the largest cost of indexing.
+fn plain_prefix(chunk: [u8; 8]) -> usize {
+    const fn splat(b: u8) -> u64 {
+        u64::from_le_bytes([b; 8])
+    }
+    const HIGH: u64 = splat(0x80);
+    let x = u64::from_le_bytes(chunk);
+    // For an ASCII byte b, b + (0x80 - c) sets its high bit iff b >= c, without a carry
+    // into the next byte. A non-ASCII byte can carry into the byte after it, but it is not
+    // plain itself (the `!x` term), so only bytes after the first non-plain one, which the
+    // count ignores, can come out wrong.
+    let ge = |c: u8| x.wrapping_add(splat(0x80 - c));
+    let lower = ge(b'a') & !ge(b'z' + 1);
+    let digit = ge(b'0') & !ge(b'9' + 1);
+    let plain = (lower | digit) & !x & HIGH;
+    ((!plain & HIGH).trailing_zeros() / 8) as usize
+}
+
+/// The tokens of [`Tokenizer::for_each_token`] as [`RawToken`]s, found on bytes. ASCII
+/// characters outside runs end runs in any script, so the text is cut at them into spans of
+/// run bytes; a span with a non-ASCII character goes to [`for_each_unicode_token`], which
+/// yields for it what it would for the whole text (a byte below 0x80 is always a whole
+/// character, so every cut is on a char boundary).
 pub(crate) fn for_each_raw_token(text: &str, f: &mut impl FnMut(RawToken<'_>)) {
     let bytes = text.as_bytes();
     let n = bytes.len();
@@ -247,7 +267,15 @@ pub(crate) fn for_each_raw_token(text: &str, f: &mut impl FnMut(RawToken<'_>)) {
             return;
         }
         let start = i;
-        let mut classes = 0;
+        // Skip the run's plain prefix 8 bytes at a time, then classify the rest bytewise.
+        while let Some(chunk) = bytes.get(i..).and_then(|b| b.first_chunk::<8>()) {
+            let k = plain_prefix(*chunk);
+            i += k;
+            if k < 8 {
+                break;
+            }
+        }
+        let mut classes = if i > start { PLAIN } else { 0 };
         while i < n {
             let class = BYTE_CLASS[usize::from(bytes[i])];
             if class == 0 {
@@ -542,6 +570,17 @@ mod tests {
         }
 
         proptest! {
+            /// The eight-at-once count of plain bytes matches a byte-by-byte count, for any
+            /// bytes (non-ASCII ones included).
+            #[test]
+            fn plain_prefix_counts_like_a_byte_loop(chunk in proptest::array::uniform8(any::<u8>())) {
+                let bytewise = chunk
+                    .iter()
+                    .take_while(|&&b| BYTE_CLASS[usize::from(b)] == PLAIN)
+                    .count();
+                prop_assert_eq!(plain_prefix(chunk), bytewise);
+            }
+
             #[test]
             fn ascii_and_unicode_splitters_agree(run in "[a-zA-Z0-9][a-zA-Z0-9_.-]{0,20}[a-zA-Z0-9]") {
                 let (mut a, mut b) = (Vec::new(), Vec::new());

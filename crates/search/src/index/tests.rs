@@ -289,6 +289,21 @@ mod props {
     use proptest::prelude::*;
 
     proptest! {
+        /// Inline word keys hold exactly the word's bytes, zero padding and its length.
+        #[test]
+        fn short_keys_are_bytes_then_zeros_then_length(word in proptest::collection::vec(1u8.., 0..=30)) {
+            let mut want = [0u8; 24];
+            let key = ShortKey::new(&word);
+            if word.len() <= ShortKey::MAX {
+                want[..word.len()].copy_from_slice(&word);
+                want[23] = word.len() as u8;
+                let w = |i: usize| u64::from_le_bytes(want[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+                prop_assert_eq!(key, Some(ShortKey([w(0), w(1), w(2)])));
+            } else {
+                prop_assert_eq!(key, None);
+            }
+        }
+
         #[test]
         fn search_never_panics_and_scores_are_finite(q in "\\PC{0,64}") {
             let idx = sample();
