@@ -6,6 +6,7 @@
 //! cargo build --release -p switchyard-search --example build10k
 //! valgrind --tool=callgrind target/release/examples/build10k
 //! cargo run --release -p switchyard-search --example build10k -- --dump > top10.tsv
+//! cargo run --release -p switchyard-search --example build10k -- --time 30
 //! ```
 //!
 //! `--dump` prints the top 10 of every eval query over the 601 real tools and over the 10,000
@@ -21,7 +22,31 @@ mod common;
 fn main() -> Result<(), SearchError> {
     let real = common::catalog_docs();
     let docs = common::ten_thousand(&real);
-    if !std::env::args().any(|a| a == "--dump") {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(n) = args
+        .iter()
+        .position(|a| a == "--time")
+        .and_then(|i| args.get(i + 1)?.parse::<usize>().ok())
+    {
+        // On-CPU time of `n` builds (min and median), for A/B runs on a loaded machine.
+        let mut cpu = Vec::new();
+        for _ in 0..n {
+            let input = docs.clone();
+            let before = thread_cpu_ns();
+            let index = Index::from_docs(input)?;
+            cpu.push(thread_cpu_ns().saturating_sub(before));
+            drop(index);
+        }
+        cpu.sort_unstable();
+        let ms = |ns: u64| ns as f64 / 1e6;
+        println!(
+            "{n} builds, on-CPU: min {:.1} ms, median {:.1} ms",
+            ms(cpu.first().copied().unwrap_or(0)),
+            ms(cpu.get(n / 2).copied().unwrap_or(0))
+        );
+        return Ok(());
+    }
+    if !args.iter().any(|a| a == "--dump") {
         let index = Index::from_docs(docs)?;
         println!("{} tools, {} heap bytes", index.len(), index.heap_bytes());
         return Ok(());
@@ -47,4 +72,12 @@ fn main() -> Result<(), SearchError> {
         }
     }
     Ok(())
+}
+
+/// Nanoseconds this thread has spent on a CPU (`/proc/thread-self/schedstat`; 0 if unreadable).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }

@@ -405,12 +405,37 @@ impl Index {
     }
 
     /// Builds an index from tools, in order.
+    ///
+    /// The same index as [`Index::add`] of each tool in turn, built faster: postings are
+    /// collected first and then moved into lists allocated at their final size, instead of
+    /// growing every list (and copying it) as tools arrive.
     pub fn from_docs(docs: impl IntoIterator<Item = ToolDoc>) -> Result<Self, SearchError> {
         let mut index = Self::new();
+        let mut staged = Vec::new();
         for doc in docs {
-            index.add(doc)?;
+            index.add_inner(doc, Some(&mut staged))?;
         }
+        index.flush_postings(&mut staged);
         Ok(index)
+    }
+
+    /// Appends staged `(term, posting)` pairs to their lists, in order, each list grown once
+    /// to exactly the size it needs.
+    fn flush_postings(&mut self, staged: &mut Vec<(u32, Posting)>) {
+        let mut extra = vec![0u32; self.postings.len()];
+        for &(term, _) in staged.iter() {
+            if let Some(n) = extra.get_mut(term as usize) {
+                *n += 1;
+            }
+        }
+        for (list, &n) in self.postings.iter_mut().zip(&extra) {
+            list.reserve_exact(n as usize);
+        }
+        for (term, posting) in staged.drain(..) {
+            if let Some(list) = self.postings.get_mut(term as usize) {
+                list.push(posting);
+            }
+        }
     }
 
     /// Number of tools in the index.
@@ -466,8 +491,22 @@ impl Index {
 
     /// Adds a tool, replacing any tool with the same (server, name). Returns its id.
     pub fn add(&mut self, doc: ToolDoc) -> Result<ToolId, SearchError> {
+        self.add_inner(doc, None)
+    }
+
+    /// [`Index::add`]; with `staged`, new postings are pushed there for
+    /// [`Index::flush_postings`] rather than to their lists.
+    fn add_inner(
+        &mut self,
+        doc: ToolDoc,
+        mut staged: Option<&mut Vec<(u32, Posting)>>,
+    ) -> Result<ToolId, SearchError> {
         let key = key_of(&doc.server, &doc.name);
         if let Some(&old) = self.by_key.get(key.as_str()) {
+            // Removal edits the old tool's posting lists, so they must be complete first.
+            if let Some(staged) = staged.as_deref_mut() {
+                self.flush_postings(staged);
+            }
             self.remove_slot(old);
         }
         if self.live >= MAX_TOOLS {
@@ -499,7 +538,11 @@ impl Index {
             if term as usize >= self.postings.len() {
                 self.postings.resize_with(term as usize + 1, Vec::new);
             }
-            self.postings[term as usize].push(Posting { doc: slot, tf });
+            let posting = Posting { doc: slot, tf };
+            match staged.as_deref_mut() {
+                Some(staged) => staged.push((term, posting)),
+                None => self.postings[term as usize].push(posting),
+            }
             terms.push(term);
         }
         self.scratch.clear();

@@ -445,3 +445,42 @@ fn tool_keys_are_the_server_length_then_server_then_name() {
         assert_eq!(key_of(&server, "tool"), format!("{len}:{server}tool"));
     }
 }
+
+/// Posting lists as comparable data: per term, (doc, tf) in list order.
+fn posting_lists(idx: &Index) -> Vec<Vec<(u32, [u8; NFIELDS])>> {
+    idx.postings
+        .iter()
+        .map(|l| l.iter().map(|p| (p.doc, p.tf)).collect())
+        .collect()
+}
+
+#[test]
+fn from_docs_builds_what_adding_one_by_one_builds_even_with_replacements() {
+    let mut docs = Vec::new();
+    for i in 0..40 {
+        docs.push(tool(
+            &format!("s{}", i % 5),
+            &format!("tool_{}", i % 25), // tools 25.. replace tools 0..15
+            &format!(
+                "Reads file number {i} and lists directory {} entries",
+                i * 7
+            ),
+        ));
+    }
+    let bulk = Index::from_docs(docs.clone()).expect("build");
+    let mut one_by_one = Index::new();
+    for d in docs {
+        one_by_one.add(d).expect("add");
+    }
+    assert_eq!(bulk.len(), 25);
+    assert_eq!(one_by_one.len(), 25);
+    assert_eq!(posting_lists(&bulk), posting_lists(&one_by_one));
+    assert_eq!(bulk.lens, one_by_one.lens);
+    assert_eq!(bulk.total_len, one_by_one.total_len);
+    assert_eq!(bulk.free, one_by_one.free);
+    let q = "read file directory";
+    assert_eq!(
+        bulk.search(q, 10).expect("search"),
+        one_by_one.search(q, 10).expect("search")
+    );
+}
