@@ -22,8 +22,11 @@ export RUST_BACKTRACE=0
 
 command -v taskset >/dev/null || { echo "taskset (util-linux) is required" >&2; exit 1; }
 
-echo "building (cargo build --release --manifest-path bench/Cargo.toml --target-dir $TARGET_DIR)..." >&2
-cargo build --release --quiet --manifest-path bench/Cargo.toml --target-dir "$TARGET_DIR" >&2
+# Only the binaries this script runs: without the client and gateway features the build needs
+# switchyard-server alone.
+echo "building (cargo build --release --no-default-features --manifest-path bench/Cargo.toml --target-dir $TARGET_DIR)..." >&2
+cargo build --release --quiet --no-default-features --manifest-path bench/Cargo.toml \
+  --target-dir "$TARGET_DIR" --bin bench-server --bin loadgen --bin sessions >&2
 
 WORK=$(mktemp -d)
 SERVER_PID=
