@@ -88,6 +88,8 @@ impl Drop for Serve {
 }
 
 struct Page {
+    /// The Content-Security-Policy header, if any.
+    csp: Option<String>,
     status: u16,
     location: Option<String>,
     body: String,
@@ -158,6 +160,10 @@ impl Browser {
             }
         }
         let status = r.status().as_u16();
+        let csp = r
+            .headers()
+            .get("content-security-policy")
+            .map(|v| v.to_str().unwrap().to_owned());
         let location = r.headers().get("location").map(|l| {
             url::Url::parse(url)
                 .unwrap()
@@ -166,6 +172,7 @@ impl Browser {
                 .to_string()
         });
         Page {
+            csp,
             status,
             location,
             body: r.text().unwrap(),
@@ -321,6 +328,14 @@ fn serve_asks_each_user_to_connect_and_then_calls_with_their_own_upstream_token(
     // Bob's browser (signed in at the gateway as bob) cannot use Alice's link.
     let r = bobs.get(&link);
     assert_eq!(r.status, 403, "{}", r.body);
+    // Connect pages act for the signed-in user: they refuse to be framed.
+    assert!(
+        r.csp
+            .as_deref()
+            .is_some_and(|c| c.contains("frame-ancestors 'none'")),
+        "{:?}",
+        r.csp
+    );
 
     let link = call(&gw, &alice, "up__connect").unwrap_err();
     let r = alices.get(&link);
