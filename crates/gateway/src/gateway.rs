@@ -51,6 +51,9 @@ struct Merged {
     resource_owners: Vec<Arc<Upstream>>,
     template_owners: Vec<Arc<Upstream>>,
     tool_routes: HashMap<String, Route>,
+    /// Input schemas of the tools with `x-mcp-header` parameters, by exposed name: the
+    /// transport checks a 2026-07-28 caller's `Mcp-Param-*` headers against them.
+    header_schemas: HashMap<String, Arc<Map<String, Value>>>,
     prompt_routes: HashMap<String, Route>,
     resource_routes: HashMap<String, Arc<Upstream>>,
     /// Whether any upstream has `required_scopes` (else no listing needs filtering).
@@ -433,6 +436,9 @@ impl Gateway {
                 if m.tool_routes.contains_key(&exposed) {
                     tracing::warn!(tool = %exposed, "duplicate tool name; the first upstream wins");
                     continue;
+                }
+                if let Some(schema) = header_schema(t) {
+                    m.header_schemas.insert(exposed.clone(), Arc::new(schema));
                 }
                 m.tool_routes.insert(
                     exposed,
@@ -840,7 +846,21 @@ fn carry_inputs(
     }
 }
 
+/// A tool's input schema, if any of its properties is mirrored into an `Mcp-Param-*` header.
+fn header_schema(tool: &Value) -> Option<Map<String, Value>> {
+    let schema = tool.get("inputSchema")?.as_object()?;
+    let props = schema.get("properties")?.as_object()?;
+    props
+        .values()
+        .any(|p| p.get("x-mcp-header").is_some())
+        .then(|| schema.clone())
+}
+
 impl RequestHandler for Gateway {
+    fn tool_input_schema(&self, name: &str) -> Option<Arc<Map<String, Value>>> {
+        self.merged().header_schemas.get(name).cloned()
+    }
+
     fn handle(
         &self,
         method: &str,

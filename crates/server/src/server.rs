@@ -107,6 +107,14 @@ pub trait RequestHandler: Send + Sync + 'static {
         params: Option<Box<RawValue>>,
         ctx: RequestContext,
     ) -> crate::handler::BoxFuture<Result<Vec<u8>, ErrorObject>>;
+
+    /// The input schema of a tool this handler serves, when it has properties marked
+    /// `x-mcp-header`, so that the transport can check a 2026-07-28 request's `Mcp-Param-*`
+    /// headers against its arguments before dispatch. `None` (the default) means no check.
+    fn tool_input_schema(&self, name: &str) -> Option<Arc<Map<String, Value>>> {
+        let _ = name;
+        None
+    }
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -418,6 +426,12 @@ impl Server {
             .iter()
             .map(|t| t.tool.clone())
             .collect()
+    }
+
+    /// The input schema a [`RequestHandler`] reports for a tool it serves (see
+    /// [`RequestHandler::tool_input_schema`]).
+    pub fn handler_tool_input_schema(&self, name: &str) -> Option<Arc<Map<String, Value>>> {
+        self.inner.handler.as_ref()?.tool_input_schema(name)
     }
 
     /// Runs `f` on one tool's definition without copying it.

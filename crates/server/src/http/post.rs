@@ -1165,20 +1165,29 @@ fn check_param_headers_lazy(
     tool: &str,
     args: impl FnOnce() -> Option<Map<String, Value>>,
 ) -> Result<(), String> {
+    let server = &svc.shared.server;
+    let mut args = Some(args);
+    let mut read = || args.take().and_then(|f| f());
     // Borrow the definition from the registry snapshot: cloning it per call cost ~11% of a
     // stateless call in profiles.
-    svc.shared
-        .server
-        .with_tool(tool, |def| check_tool_param_headers(def, headers, args))
-        .unwrap_or(Ok(()))
+    if let Some(r) = server.with_tool(tool, |def| {
+        check_tool_param_headers(&def.input_schema, headers, &mut read)
+    }) {
+        return r;
+    }
+    // A JSON-level handler (the gateway) knows the schemas of the tools it relays.
+    match server.handler_tool_input_schema(tool) {
+        Some(schema) => check_tool_param_headers(&schema, headers, read),
+        None => Ok(()),
+    }
 }
 
 fn check_tool_param_headers(
-    def: &switchyard_protocol::types::Tool,
+    input_schema: &Map<String, Value>,
     headers: &HeaderMap,
     args: impl FnOnce() -> Option<Map<String, Value>>,
 ) -> Result<(), String> {
-    let Some(Value::Object(props)) = def.input_schema.get("properties") else {
+    let Some(Value::Object(props)) = input_schema.get("properties") else {
         return Ok(());
     };
     if !props
