@@ -60,6 +60,8 @@ const H_SESSION_ID: HeaderName = HeaderName::from_static(meta::HEADER_SESSION_ID
 struct FastPost {
     client: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
     uri: http::Uri,
+    /// The `host` header, which hyper would otherwise format from the URI on every request.
+    host: HeaderValue,
 }
 
 impl FastPost {
@@ -81,7 +83,8 @@ impl FastPost {
         let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .build(conn);
-        Some(Self { client, uri })
+        let host = HeaderValue::from_str(uri.authority()?.as_str()).ok()?;
+        Some(Self { client, uri, host })
     }
 }
 
@@ -109,6 +112,8 @@ impl FastPost {
         *req.method_mut() = http::Method::POST;
         *req.uri_mut() = self.uri.clone();
         *req.headers_mut() = headers;
+        req.headers_mut()
+            .insert(http::header::HOST, self.host.clone());
         let resp = self
             .client
             .request(req)
@@ -1461,10 +1466,32 @@ impl serde::Serialize for SendMeta<'_> {
 }
 
 /// The outcome of a JSON answer: its result, its JSON-RPC error, or the HTTP status.
+///
+/// Reads only what a response needs (`jsonrpc`, `result` borrowed, `error`), not the general
+/// message envelope: this runs once per relayed call.
 fn json_outcome(status: u16, body: &[u8]) -> Result<Box<RawValue>, ClientError> {
-    match jsonrpc::parse_message(body) {
-        Ok(Message::Response(r)) => Ok(r.result),
-        Ok(Message::Error(e)) => Err(ClientError::Rpc(e.error)),
+    /// `Some` even for `"result": null` (a plain `Option` would read that as absent).
+    fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+        <&RawValue as serde::Deserialize>::deserialize(d).map(Some)
+    }
+    #[derive(serde::Deserialize)]
+    struct Reply<'a> {
+        jsonrpc: Option<&'a str>,
+        #[serde(borrow, default, deserialize_with = "present")]
+        result: Option<&'a RawValue>,
+        error: Option<switchyard_protocol::jsonrpc::ErrorObject>,
+    }
+    match serde_json::from_slice::<Reply<'_>>(body) {
+        Ok(Reply {
+            jsonrpc: Some("2.0"),
+            result: Some(r),
+            error: None,
+        }) => Ok(r.to_owned()),
+        Ok(Reply {
+            jsonrpc: Some("2.0"),
+            result: None,
+            error: Some(e),
+        }) => Err(ClientError::Rpc(e)),
         _ => Err(http_error(status, body)),
     }
 }
@@ -1619,6 +1646,36 @@ mod tests {
         );
         let none = body(&legacy, None, None, &RequestOptions::default());
         assert!(none.get("params").is_none());
+    }
+
+    #[test]
+    fn json_answers_give_the_raw_result_the_rpc_error_or_the_http_status() {
+        let ok = json_outcome(200, br#"{"jsonrpc":"2.0","id":1,"result":{"a": [1, 2]}}"#);
+        assert_eq!(
+            ok.expect("result").get(),
+            r#"{"a": [1, 2]}"#,
+            "bytes kept as sent"
+        );
+        let null = json_outcome(200, br#"{"jsonrpc":"2.0","id":1,"result":null}"#);
+        assert_eq!(null.expect("a null result is a result").get(), "null");
+        match json_outcome(
+            200,
+            br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"no"}}"#,
+        ) {
+            Err(ClientError::Rpc(e)) => assert_eq!((e.code.0, e.message.as_str()), (-32602, "no")),
+            other => panic!("expected the RPC error, got {other:?}"),
+        }
+        for bad in [
+            &br#"{"id":1,"result":{}}"#[..],
+            br#"{"jsonrpc":"2.0","id":1}"#,
+            br#"{"jsonrpc":"2.0","id":1,"result":{},"error":{"code":1,"message":"x"}}"#,
+            b"not json",
+        ] {
+            match json_outcome(502, bad) {
+                Err(ClientError::Http { status: 502, .. }) => {}
+                other => panic!("expected HTTP 502 for {bad:?}, got {other:?}"),
+            }
+        }
     }
 
     #[test]
