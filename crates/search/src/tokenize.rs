@@ -313,6 +313,23 @@ fn emit_ascii_run(run: &[u8], f: &mut impl FnMut(RawToken<'_>)) {
         }
         return;
     }
+    // One part, no identifier: a capitalised word ("Read": only its first byte is upper
+    // case, no connector) or an acronym ("URL", "S3": no lower-case letter, no connector),
+    // which no camelCase rule can split.
+    let capitalised = b[1..].iter().all(|&c| BYTE_CLASS[usize::from(c)] == PLAIN);
+    if capitalised
+        || b.iter()
+            .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
+        let mut word = [0u8; MAX_TOKEN_BYTES];
+        if let Some(word) = word.get_mut(..b.len()) {
+            for (d, &c) in word.iter_mut().zip(b) {
+                *d = c.to_ascii_lowercase();
+            }
+            f(RawToken::Word(word));
+        }
+        return;
+    }
     // Parts are lower-cased straight into the identifier (parts joined with `_`), and each
     // word is emitted as its slice of it. camelCase splits add separators, so the identifier
     // can be longer than the run: at most twice its length. A run too long for an identifier
