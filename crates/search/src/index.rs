@@ -309,9 +309,9 @@ impl Vocab {
             self.recent = vec![(ShortKey([0; 3]), None); RECENT_SLOTS].into_boxed_slice();
         }
         let i = k.slot();
-        if let Some(&(rk, rt)) = self.recent.get(i) {
-            if rk == k {
-                return rt;
+        if let Some((rk, rt)) = self.recent.get(i) {
+            if *rk == k {
+                return *rt;
             }
         }
         let term = self.word_term_slow(tokenizer, word, Some(k));
@@ -321,6 +321,7 @@ impl Vocab {
         term
     }
 
+    #[cold]
     fn word_term_slow(
         &mut self,
         tokenizer: &Tokenizer,

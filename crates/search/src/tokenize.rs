@@ -290,7 +290,7 @@ pub(crate) fn for_each_raw_token(text: &str, f: &mut impl FnMut(RawToken<'_>)) {
                 f(RawToken::Word(&bytes[start..i]));
             }
         } else if classes & NON_ASCII == 0 {
-            emit_ascii_run(&bytes[start..i], f);
+            emit_ascii_run(&bytes[start..i], classes, f);
         } else {
             for_each_unicode_token(&text[start..i], f);
         }
@@ -298,29 +298,35 @@ pub(crate) fn for_each_raw_token(text: &str, f: &mut impl FnMut(RawToken<'_>)) {
 }
 
 /// [`emit_run`] for an ASCII run, on one stack buffer: the same tokens in the same order.
-fn emit_ascii_run(run: &[u8], f: &mut impl FnMut(RawToken<'_>)) {
-    let is_conn = |c: &&u8| matches!(**c, b'_' | b'-' | b'.');
-    let end = run.len() - run.iter().rev().take_while(is_conn).count();
-    let start = run[..end].iter().take_while(is_conn).count();
-    let b = &run[start..end];
-    if b.is_empty() {
-        return;
-    }
-    if b.iter().all(|&c| BYTE_CLASS[usize::from(c)] == PLAIN) {
-        // A sentence's last word ("disk.") is plain once its connectors are trimmed.
-        if b.len() <= MAX_TOKEN_BYTES {
-            f(RawToken::Word(b));
+///
+/// `classes` is the OR of the run's [`BYTE_CLASS`]es, which rules out some cases unseen.
+fn emit_ascii_run(run: &[u8], classes: u8, f: &mut impl FnMut(RawToken<'_>)) {
+    let mut b = run;
+    if classes & CONNECTOR != 0 {
+        let is_conn = |c: &&u8| matches!(**c, b'_' | b'-' | b'.');
+        let end = run.len() - run.iter().rev().take_while(is_conn).count();
+        let start = run[..end].iter().take_while(is_conn).count();
+        b = &run[start..end];
+        if b.is_empty() {
+            return;
         }
-        return;
+        if b.iter().all(|&c| BYTE_CLASS[usize::from(c)] == PLAIN) {
+            // A sentence's last word ("disk.") is plain once its connectors are trimmed.
+            if b.len() <= MAX_TOKEN_BYTES {
+                f(RawToken::Word(b));
+            }
+            return;
+        }
     }
     // One part, no identifier: a capitalised word ("Read": only its first byte is upper
     // case, no connector) or an acronym ("URL", "S3": no lower-case letter, no connector),
-    // which no camelCase rule can split.
-    let capitalised = b[1..].iter().all(|&c| BYTE_CLASS[usize::from(c)] == PLAIN);
-    if capitalised
-        || b.iter()
-            .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit())
-    {
+    // which no camelCase rule can split. Without upper case, a run that is not plain has a
+    // connector inside and so several parts.
+    let one_part = classes & UPPER != 0
+        && (b[1..].iter().all(|&c| BYTE_CLASS[usize::from(c)] == PLAIN)
+            || b.iter()
+                .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit()));
+    if one_part {
         let mut word = [0u8; MAX_TOKEN_BYTES];
         if let Some(word) = word.get_mut(..b.len()) {
             for (d, &c) in word.iter_mut().zip(b) {
