@@ -185,23 +185,42 @@ struct DocTerms {
 }
 
 impl DocTerms {
+    /// Counts one occurrence of `term` in `field` (< [`NFIELDS`]). Runs once per indexed
+    /// token: growth of `pos` is kept out of line so the common path stays small.
     fn add(&mut self, term: u32, field: u8) {
-        let t = term as usize;
-        if t >= self.pos.len() {
-            self.pos.resize(t + 1, 0);
-        }
-        match self.pos[t] {
-            0 => {
-                let mut tf = [0u8; NFIELDS];
-                tf[field as usize] = 1;
-                self.entries.push((term, tf));
-                self.pos[t] = self.entries.len() as u32;
+        let field = usize::from(field);
+        match self.pos.get(term as usize) {
+            Some(0) => self.push(term, field),
+            Some(&p) => {
+                if let Some(tf) = self
+                    .entries
+                    .get_mut(p as usize - 1)
+                    .and_then(|e| e.1.get_mut(field))
+                {
+                    *tf = tf.saturating_add(1);
+                }
             }
-            p => {
-                let tf = &mut self.entries[p as usize - 1].1[field as usize];
-                *tf = tf.saturating_add(1);
-            }
+            None => self.grow_and_push(term, field),
         }
+    }
+
+    /// The first occurrence of `term` in this document.
+    fn push(&mut self, term: u32, field: usize) {
+        let mut tf = [0u8; NFIELDS];
+        if let Some(x) = tf.get_mut(field) {
+            *x = 1;
+        }
+        self.entries.push((term, tf));
+        if let Some(p) = self.pos.get_mut(term as usize) {
+            *p = self.entries.len() as u32;
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_and_push(&mut self, term: u32, field: usize) {
+        self.pos.resize(term as usize + 1, 0);
+        self.push(term, field);
     }
 
     fn clear(&mut self) {
