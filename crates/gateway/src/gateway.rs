@@ -572,11 +572,7 @@ impl Gateway {
             let msg = format!("upstream {} failed: {e}", u.cfg.name);
             if is_tool {
                 // A tool whose server is down fails as a tool, so the model can see why.
-                let mut r = json!({"content": [{"type": "text", "text": msg}], "isError": true});
-                if ctx.protocol_version().is_modern() {
-                    r["resultType"] = json!("complete");
-                }
-                Ok(r.to_string().into_bytes())
+                Ok(tool_failure(&msg, ctx.protocol_version().is_modern()))
             } else {
                 Err(ErrorObject::new(ErrorCode::INTERNAL_ERROR, msg))
             }
@@ -701,6 +697,33 @@ fn asks_as_input(method: &str, ctx: &RequestContext) -> bool {
             method,
             methods::TOOLS_CALL | methods::PROMPTS_GET | methods::RESOURCES_READ
         )
+}
+
+/// A failed tool call as a result the model can read (`isError`), with `resultType` for a
+/// 2026-07-28 caller.
+pub(crate) fn tool_failure(msg: &str, modern: bool) -> Vec<u8> {
+    let mut r = json!({"content": [{"type": "text", "text": msg}], "isError": true});
+    if modern {
+        r["resultType"] = json!("complete");
+    }
+    r.to_string().into_bytes()
+}
+
+/// A 2026-07-28 `input_required` result asking one question (`method` with `params`) under
+/// `key`, with the `requestState` the retry must echo.
+pub(crate) fn input_required_result(
+    key: &str,
+    method: &str,
+    params: Value,
+    request_state: String,
+) -> Vec<u8> {
+    json!({
+        "resultType": "input_required",
+        "inputRequests": { key: {"method": method, "params": params} },
+        "requestState": request_state,
+    })
+    .to_string()
+    .into_bytes()
 }
 
 /// Adds what a 2026-07-28 result must carry when the upstream spoke an older era, splicing the

@@ -142,17 +142,10 @@ async fn run_leg(mut call: CallTask, mut asks: mpsc::Receiver<Ask>, timeout: Dur
 }
 
 /// A tool result saying the upstream did not answer in time: a tool failure the model can read,
-/// as for any other unavailable upstream.
+/// as for any other unavailable upstream (parked calls only have 2026-07-28 callers).
 fn timed_out(t: Duration) -> Vec<u8> {
     let text = format!("the upstream did not answer within {} s", t.as_secs_f64());
-    let mut content = Map::new();
-    content.insert("type".into(), Value::String("text".into()));
-    content.insert("text".into(), Value::String(text));
-    let mut out = Map::new();
-    out.insert("content".into(), Value::Array(vec![Value::Object(content)]));
-    out.insert("isError".into(), Value::Bool(true));
-    out.insert("resultType".into(), Value::String("complete".into()));
-    serde_json::to_vec(&Value::Object(out)).unwrap_or_default()
+    crate::gateway::tool_failure(&text, true)
 }
 
 impl<C> ParkingLot<C> {
@@ -242,17 +235,11 @@ impl<C: Clone> ParkingLot<C> {
     fn park(&self, mut p: Parked<C>) -> Vec<u8> {
         let id = long_id();
         p.parked_at = Instant::now();
-        let mut req = Map::new();
-        req.insert("method".into(), Value::String(p.ask.method.clone()));
-        req.insert("params".into(), p.ask.params.clone());
-        let mut requests = Map::new();
-        requests.insert(p.key.clone(), Value::Object(req));
-        let mut out = Map::new();
-        out.insert("resultType".into(), Value::String("input_required".into()));
-        out.insert("inputRequests".into(), Value::Object(requests));
-        out.insert(
-            "requestState".into(),
-            Value::String(format!("{STATE_PREFIX}{id}")),
+        let out = crate::gateway::input_required_result(
+            &p.key,
+            &p.ask.method,
+            p.ask.params.clone(),
+            format!("{STATE_PREFIX}{id}"),
         );
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         calls.retain(|_, c| c.parked_at.elapsed() < PARK_TTL);
@@ -267,7 +254,7 @@ impl<C: Clone> ParkingLot<C> {
             }
         }
         calls.insert(id, p);
-        serde_json::to_vec(&Value::Object(out)).unwrap_or_default()
+        out
     }
 }
 

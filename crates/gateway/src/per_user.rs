@@ -592,16 +592,14 @@ impl PerUser {
         let el = self.invitation(subject, upstream);
         let mut params = el.clone();
         params["mode"] = json!("url");
-        let out = json!({
-            "resultType": "input_required",
-            "inputRequests": {
-                "gateway.connect": {"method": "elicitation/create", "params": params}
-            },
-            // Marks the retry as the answer to the gateway's own question: it is not
-            // forwarded upstream (see `carry_inputs`).
-            "requestState": format!("{STATE_PREFIX}{}", random_id()),
-        });
-        Denied::Reply(out.to_string().into_bytes())
+        // The state marks the retry as the answer to the gateway's own question: it is not
+        // forwarded upstream (see `carry_inputs`).
+        Denied::Reply(crate::gateway::input_required_result(
+            "gateway.connect",
+            "elicitation/create",
+            params,
+            format!("{STATE_PREFIX}{}", random_id()),
+        ))
     }
 
     /// The `-32042` error for `subject` and upstream `u`: a fresh invitation URL.

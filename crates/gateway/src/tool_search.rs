@@ -501,11 +501,7 @@ impl ToolSearch {
 
 /// A failed tool call the model can read and correct.
 fn tool_error(ctx: &RequestContext, msg: &str) -> Vec<u8> {
-    let mut r = json!({"content": [{"type": "text", "text": msg}], "isError": true});
-    if ctx.protocol_version().is_modern() {
-        r["resultType"] = json!("complete");
-    }
-    r.to_string().into_bytes()
+    crate::gateway::tool_failure(msg, ctx.protocol_version().is_modern())
 }
 
 #[cfg(test)]
