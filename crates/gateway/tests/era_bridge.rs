@@ -3,6 +3,9 @@
 //! answer reaches the waiting upstream when the caller retries.
 #![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
+mod common;
+use common::serve;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,7 +17,7 @@ use switchyard_client::{
 use switchyard_gateway::{Gateway, UpstreamConfig};
 use switchyard_protocol::jsonrpc::ErrorObject;
 use switchyard_protocol::types::ElicitParams;
-use switchyard_server::{HandlerError, HttpConfig, McpService, RequestContext, Server, ToolDef};
+use switchyard_server::{HandlerError, RequestContext, Server, ToolDef};
 
 #[derive(Deserialize, schemars::JsonSchema)]
 struct Questions {
@@ -56,17 +59,6 @@ fn upstream() -> Server {
             },
         ))
         .build()
-}
-
-async fn serve(server: Server) -> String {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let app =
-        axum::Router::new().route_service("/mcp", McpService::new(server, HttpConfig::default()));
-    tokio::spawn(async move {
-        let _ = switchyard_server::serve(l, app, std::future::pending()).await;
-    });
-    format!("http://{addr}/mcp")
 }
 
 /// The gateway in front of the asking upstream, pinned to 2025-11-25.

@@ -3,10 +3,13 @@
 //! its client sets them for the upstream.
 #![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
+mod common;
+use common::serve;
+
 use serde_json::{json, Value};
 use switchyard_gateway::{Gateway, UpstreamConfig};
 use switchyard_protocol::types::{CallToolResult, Tool};
-use switchyard_server::{HttpConfig, McpService, Server, ToolDef};
+use switchyard_server::{Server, ToolDef};
 
 fn upstream() -> Server {
     let schema = json!({
@@ -29,17 +32,6 @@ fn upstream() -> Server {
             .unwrap(),
         )
         .build()
-}
-
-async fn serve(server: Server) -> String {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let app =
-        axum::Router::new().route_service("/mcp", McpService::new(server, HttpConfig::default()));
-    tokio::spawn(async move {
-        let _ = switchyard_server::serve(l, app, std::future::pending()).await;
-    });
-    format!("http://{addr}/mcp")
 }
 
 /// A stateless 2026-07-28 `tools/call` of `up__where`, with an optional `Mcp-Param-Region`.

@@ -3,6 +3,9 @@
 //! visible sets with their list-changed notification, and the index following upstream changes.
 #![allow(clippy::unwrap_used)] // Test code: a panic is the failure report.
 
+mod common;
+use common::serve;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,17 +28,6 @@ fn upstream(tools: &[(&'static str, &'static str)]) -> Server {
         ));
     }
     b.build()
-}
-
-async fn serve(server: Server) -> String {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let app =
-        axum::Router::new().route_service("/mcp", McpService::new(server, HttpConfig::default()));
-    tokio::spawn(async move {
-        let _ = switchyard_server::serve(l, app, std::future::pending()).await;
-    });
-    format!("http://{addr}/mcp")
 }
 
 /// Two upstreams, `weather` and `files`, behind a gateway in tool search mode.
@@ -450,8 +442,6 @@ async fn gateway_for_callers(cfg: ToolSearchConfig) -> String {
     );
     gw.enable_tool_search(cfg).unwrap();
     gw.refresh_all().await;
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
     let app = axum::Router::new()
         .route_service("/mcp", McpService::new(server, HttpConfig::default()))
         .layer(axum::middleware::map_request(
@@ -467,10 +457,7 @@ async fn gateway_for_callers(cfg: ToolSearchConfig) -> String {
                 req
             },
         ));
-    tokio::spawn(async move {
-        let _ = switchyard_server::serve(l, app, std::future::pending()).await;
-    });
-    format!("http://{addr}/mcp")
+    common::serve_app(app).await
 }
 
 async fn modern_client_as(url: &str, user: &str, rec: Arc<Recorder>) -> Client {
